@@ -1,0 +1,1 @@
+"""The `meshpipe` command line."""

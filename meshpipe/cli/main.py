@@ -1,0 +1,29 @@
+"""`meshpipe` entry point: one sub-command per module in meshpipe.cli."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from meshpipe.cli import stage_cmd, weights_cmd
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="meshpipe", description="Photo in, one textured 3D mesh per object out."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in (stage_cmd, weights_cmd):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Decoding and validating untrusted image bytes, and encoding results."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from PIL import Image, UnidentifiedImageError
+
+from meshpipe.errors import InvalidInput
+
+DEFAULT_MAX_PIXELS = 40_000_000
+_FORMATS = ("PNG", "JPEG", "WEBP")
+
+
+def decode_image(
+    data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, *, what: str = "image"
+) -> Image.Image:
+    """Decode PNG/JPEG/WebP bytes into an RGB or RGBA image, or raise InvalidInput.
+
+    The pixel count is checked from the header before any pixel is decoded, so a
+    decompression bomb costs nothing.
+    """
+    if not data:
+        raise InvalidInput(f"{what} is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img: Image.Image = Image.open(io.BytesIO(data), formats=_FORMATS)
+    except UnidentifiedImageError:
+        raise InvalidInput(
+            f"{what} is not a decodable image (PNG, JPEG or WebP expected)"
+        ) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InvalidInput(f"{what} has too many pixels (decompression bomb)") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidInput(f"{what} header is corrupt: {exc}") from None
+    width, height = img.size
+    if width <= 0 or height <= 0:
+        raise InvalidInput(f"{what} has an empty size {width}x{height}")
+    if width * height > max_pixels:
+        raise InvalidInput(
+            f"{what} is {width}x{height} = {width * height} pixels, over the limit of {max_pixels}"
+        )
+    try:
+        img.load()
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidInput(f"{what} is truncated or corrupt: {exc}") from None
+    if img.mode not in ("RGB", "RGBA"):
+        has_alpha = img.mode in ("LA", "PA") or "transparency" in img.info
+        img = img.convert("RGBA" if has_alpha else "RGB")
+    return img
+
+
+def decode_rgba(
+    data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, *, what: str = "image"
+) -> Image.Image:
+    """Decode an RGBA object image and check that its alpha is not empty."""
+    img = decode_image(data, max_pixels, what=what)
+    if img.mode != "RGBA":
+        raise InvalidInput(f"{what} must be RGBA (an object with its matte), got {img.mode}")
+    alpha_max = img.getchannel("A").getextrema()[1]
+    if not isinstance(alpha_max, int | float) or alpha_max < 128:
+        raise InvalidInput(f"{what} has an empty alpha channel: no object to work on")
+    return img
+
+
+def encode_png(img: Image.Image, compress_level: int = 3) -> bytes:
+    """Encode an image as PNG bytes."""
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=compress_level)
+    return buf.getvalue()

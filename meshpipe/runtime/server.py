@@ -1,0 +1,125 @@
+"""A stage process: spec, gRPC server factory and the serve loop with graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from meshpipe.runtime.admin import StageAdminServicer
+from meshpipe.runtime.backend import Backend
+from meshpipe.runtime.interceptors import ErrorMappingInterceptor
+from meshpipe.runtime.metrics import MetricsServer, StageMetrics
+from meshpipe.runtime.model import ModelRunner, RunReport
+from meshpipe.runtime.process import (
+    configure_logging,
+    grpc_options,
+    stop_on_signals,
+    write_ready_file,
+)
+from meshpipe.runtime.settings import StageSettings
+from meshpipe.v1 import common_pb2, stage_pb2
+
+log = logging.getLogger(__name__)
+
+ADMIN_SERVICE = stage_pb2.DESCRIPTOR.services_by_name["StageAdmin"].full_name
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """Everything the runtime needs to serve one stage."""
+
+    name: str
+    settings_cls: type[StageSettings]
+    build_backend: Callable[[Any], Backend]  # called with an instance of settings_cls
+    add_servicer: Callable[[grpc.aio.Server, Any], None]  # called with the ModelRunner
+    service_name: str  # full gRPC name of the inference service, for health
+
+
+def report_pb(
+    runner: ModelRunner[Any], report: RunReport, steps: Mapping[str, float] | None = None
+) -> common_pb2.StageReport:
+    """The StageReport every inference response carries."""
+    return common_pb2.StageReport(
+        backend=runner.backend.info.to_pb(),
+        inference_seconds=report.inference_seconds,
+        load_wait_seconds=report.load_wait_seconds,
+        step_seconds=dict(steps or {}),
+        peak_device_bytes=report.peak_device_bytes,
+    )
+
+
+async def create_stage_server(
+    spec: StageSpec, runner: ModelRunner[Any], address: str
+) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
+    """Build (not start) the stage's server; returns (server, bound port, health servicer)."""
+    server = grpc.aio.server(
+        interceptors=[ErrorMappingInterceptor()],
+        options=grpc_options(runner.settings.max_message_bytes),
+    )
+    spec.add_servicer(server, runner)
+    from meshpipe.v1 import stage_pb2_grpc
+
+    stage_pb2_grpc.add_StageAdminServicer_to_server(StageAdminServicer(runner), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise RuntimeError(f"could not bind {address}")
+    return server, port, health_servicer
+
+
+async def set_serving(
+    health_servicer: health.aio.HealthServicer, spec: StageSpec, ok: bool
+) -> None:
+    status = (
+        health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
+    for name in ("", spec.service_name, ADMIN_SERVICE):
+        await health_servicer.set(name, status)
+
+
+async def serve_stage(spec: StageSpec, settings: StageSettings) -> None:
+    """Run a stage process until SIGTERM/SIGINT, then drain and unload."""
+    configure_logging(settings.log_level, settings.log_json)
+    metrics = StageMetrics(spec.name)
+    metrics_server = (
+        MetricsServer(metrics.registry, settings.metrics_host, settings.metrics_port)
+        if settings.metrics_port >= 0
+        else None
+    )
+    backend = spec.build_backend(settings)
+    runner = ModelRunner(spec.name, backend, settings, metrics)
+    server, port, health_servicer = await create_stage_server(
+        spec, runner, f"{settings.host}:{settings.port}"
+    )
+    await server.start()
+    await runner.start()
+    await set_serving(health_servicer, spec, True)
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    write_ready_file(
+        settings.ready_file,
+        {"grpc_port": port, "metrics_port": metrics_server.port if metrics_server else None},
+    )
+    log.info(
+        "%s stage serving on %s:%d (backend %s), metrics on %s",
+        spec.name,
+        settings.host,
+        port,
+        backend.info.backend,
+        metrics_server.port if metrics_server else "off",
+    )
+    await stop.wait()
+    log.info("%s stage: draining (grace %.1fs)", spec.name, settings.grace_seconds)
+    await health_servicer.enter_graceful_shutdown()
+    await server.stop(settings.grace_seconds)
+    await runner.close()
+    if metrics_server:
+        metrics_server.close()
+    log.info("%s stage: stopped", spec.name)

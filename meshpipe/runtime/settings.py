@@ -1,0 +1,53 @@
+"""Settings shared by every stage process. Each stage subclasses StageSettings with its own
+env prefix (MESHPIPE_<STAGE>_) and backend knobs; the object is built once in main()."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class StageSettings(BaseSettings):
+    """Process, lifecycle and limits settings of a stage service."""
+
+    model_config = SettingsConfigDict(env_prefix="MESHPIPE_STAGE_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address the gRPC server binds.")
+    port: int = Field(0, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
+    metrics_host: str = Field("127.0.0.1", description="Address the /metrics HTTP server binds.")
+    metrics_port: int = Field(
+        0,
+        ge=-1,
+        le=65535,
+        description="Prometheus /metrics port; 0 picks a free port, -1 disables.",
+    )
+    backend: str = Field("embedded", description="Backend id to serve ('embedded' is the default).")
+    device: str = Field("auto", description="'auto', 'cpu' or 'cuda[:N]'.")
+    park_after: float = Field(
+        60.0, ge=0, description="Idle seconds before a resident model is parked; 0 disables."
+    )
+    unload_after: float = Field(
+        600.0,
+        ge=0,
+        description="Seconds a model stays parked (idle) before it is dropped; 0 disables.",
+    )
+    warmup: bool = Field(True, description="Run one warm-up request after every load or wake.")
+    max_concurrency: int = Field(1, ge=1, le=64, description="Requests run at once by the model.")
+    max_queue: int = Field(
+        64, ge=0, description="Requests allowed to wait for a slot; more are refused."
+    )
+    footprint_bytes: int = Field(
+        0, ge=0, description="Device memory estimate while resident, bytes (0 = backend's own)."
+    )
+    max_image_pixels: int = Field(40_000_000, ge=1, description="Largest accepted input image.")
+    max_message_bytes: int = Field(
+        64 * MIB, ge=4 * MIB, description="Largest gRPC message the server sends or receives."
+    )
+    grace_seconds: float = Field(10.0, ge=0, description="Drain time on SIGTERM.")
+    ready_file: str | None = Field(
+        None, description="If set, a JSON file with the bound ports is written here once serving."
+    )
+    log_json: bool = Field(False, description="Log as JSON lines instead of text.")
+    log_level: str = Field("INFO", description="Root log level.")

@@ -1,0 +1,1 @@
+"""The orchestrator: jobs, scheduler, artifacts and (later) the GPU lease arbiter."""

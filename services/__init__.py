@@ -1,0 +1,1 @@
+"""The four stage services. Each folder holds its backends, settings and a thin servicer."""

@@ -1,0 +1,1 @@
+"""Matting stage: crop -> RGBA with an alpha matte (rembg sessions)."""
