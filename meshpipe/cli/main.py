@@ -6,7 +6,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from meshpipe.cli import stage_cmd, weights_cmd
+from meshpipe.cli import (
+    arbiter_cmd,
+    deploy_cmd,
+    jobs_cmd,
+    orchestrator_cmd,
+    run_cmd,
+    serve_cmd,
+    stage_cmd,
+    submit_cmd,
+    weights_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,7 +24,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog="meshpipe", description="Photo in, one textured 3D mesh per object out."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (stage_cmd, weights_cmd):
+    for module in (
+        run_cmd,
+        serve_cmd,
+        submit_cmd,
+        jobs_cmd,
+        orchestrator_cmd,
+        stage_cmd,
+        weights_cmd,
+        arbiter_cmd,
+        deploy_cmd,
+    ):
         module.register(sub)
     return parser
 

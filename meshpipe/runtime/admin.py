@@ -18,7 +18,7 @@ _TO_PB = {
     ModelState.PARKED: common_pb2.MODEL_STATE_PARKED,
     ModelState.UNLOADING: common_pb2.MODEL_STATE_UNLOADING,
 }
-_FROM_PB = {v: k for k, v in _TO_PB.items()}
+_FROM_PB: dict[int, ModelState] = {int(v): k for k, v in _TO_PB.items()}
 
 
 def state_to_pb(state: ModelState) -> common_pb2.ModelState:
@@ -26,7 +26,7 @@ def state_to_pb(state: ModelState) -> common_pb2.ModelState:
 
 
 def state_from_pb(value: int) -> ModelState:
-    return _FROM_PB[common_pb2.ModelState(value)]
+    return _FROM_PB[value]
 
 
 class StageAdminServicer(stage_pb2_grpc.StageAdminServicer):

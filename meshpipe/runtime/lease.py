@@ -6,6 +6,7 @@ granted at once (NoLease).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -33,3 +34,25 @@ class NoLease:
 
     async def report_peak(self, nbytes: int) -> None:
         return None
+
+
+@dataclass(frozen=True)
+class LeaseUsage:
+    """What a stage tells the arbiter in its heartbeats."""
+
+    busy: bool
+    idle_seconds: float
+    device_bytes: int
+
+
+class LeaseListener(Protocol):
+    """The stage side of a lease client (ModelRunner): usage out, reclaim / loss in."""
+
+    def lease_usage(self) -> LeaseUsage:
+        """Current usage, for the heartbeat."""
+
+    def on_reclaim(self, min_residency_seconds: float, timeout_seconds: float) -> None:
+        """The arbiter asks for the memory back: park when idle and resident long enough."""
+
+    def on_lease_lost(self) -> None:
+        """The lease could not be renewed: stop using the device as soon as possible."""

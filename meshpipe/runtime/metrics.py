@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -42,6 +43,14 @@ class StageMetrics:
             "meshpipe_stage_request_seconds",
             "Inference request latency including load wait, by outcome (gRPC code name).",
             ["stage", "method", "code"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.step_seconds = Histogram(
+            "meshpipe_stage_step_seconds",
+            "Duration of the named steps inside one inference request (backend-defined, "
+            "e.g. texture: delight, multiview, bake).",
+            ["stage", "step"],
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
@@ -103,6 +112,11 @@ class StageMetrics:
     def observe_request(self, method: str, code: str, seconds: float) -> None:
         self.requests.labels(self.stage, method, code).inc()
         self.request_seconds.labels(self.stage, method, code).observe(seconds)
+
+    def observe_steps(self, steps: Mapping[str, float]) -> None:
+        """Record a request's per-step timings."""
+        for step, seconds in steps.items():
+            self.step_seconds.labels(self.stage, step).observe(seconds)
 
     def set_memory(self, allocated: int, reserved: int, nvml: int) -> None:
         self.torch_allocated.labels(self.stage).set(allocated)

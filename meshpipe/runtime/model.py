@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 from meshpipe.errors import FailedPrecondition, ResourceExhausted, to_status
 from meshpipe.runtime.backend import Backend
 from meshpipe.runtime.gpu import nvml_process_bytes
-from meshpipe.runtime.lease import LeaseHook, NoLease
+from meshpipe.runtime.lease import LeaseHook, LeaseUsage, NoLease
 from meshpipe.runtime.metrics import StageMetrics
 from meshpipe.runtime.settings import StageSettings
 
@@ -89,6 +89,11 @@ class ModelRunner(Generic[B]):
         self._parked_at = 0.0
         self.counters = Counters()
         self._learned_footprint = 0
+        self._resident_since = 0.0
+        self._reclaim_until = 0.0  # the arbiter asked for the memory back, until then
+        self._reclaim_min_residency = 0.0
+        self._lease_lost = False
+        self._poke = asyncio.Event()  # wakes the idle monitor at once (reclaim, lease lost)
         self._monitor: asyncio.Task[None] | None = None
         self.metrics.set_state(self._state.value)
         self.metrics.footprint.labels(stage).set(self.footprint_bytes)
@@ -163,6 +168,8 @@ class ModelRunner(Generic[B]):
         self._last_used = self._clock()
         if self._in_flight == 0:
             self._idle.set()
+            if self._reclaim_until:
+                self._poke.set()
         self._publish_queue()
 
     def _publish_queue(self) -> None:
@@ -205,7 +212,12 @@ class ModelRunner(Generic[B]):
         source = "parked" if self._state is ModelState.PARKED else "cold"
         self._set_state(ModelState.LOADING)
         t0 = self._clock()
-        await self.lease.acquire(self.footprint_bytes)
+        self._lease_lost = False
+        try:
+            await self.lease.acquire(self.footprint_bytes)
+        except BaseException:  # refused or cancelled: nothing went onto the device
+            self._set_state(ModelState.PARKED if source == "parked" else ModelState.COLD)
+            raise
         try:
             if source == "parked":
                 await self._call(self.backend.wake)
@@ -224,7 +236,7 @@ class ModelRunner(Generic[B]):
             self.counters.cold_loads += 1
         self.metrics.observe_transition("load", source, seconds)
         self._set_state(ModelState.RESIDENT)
-        self._last_used = self._clock()
+        self._last_used = self._resident_since = self._clock()
         log.info("%s: resident after %s load in %.3fs", self.stage, source, seconds)
         return seconds
 
@@ -269,6 +281,7 @@ class ModelRunner(Generic[B]):
             target = ModelState.COLD
         finally:
             if source is ModelState.RESIDENT:
+                self._reclaim_until = 0.0
                 await self.lease.release()
         seconds = self._clock() - t0
         kind = "park" if target is ModelState.PARKED else "unload"
@@ -304,8 +317,12 @@ class ModelRunner(Generic[B]):
 
     async def _watch_idle(self) -> None:
         while True:
-            await asyncio.sleep(self._tick())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poke.wait(), self._tick())
+            self._poke.clear()
             try:
+                if self._lease_lost:
+                    await self._stop_using_device()
                 await self._idle_step()
             except Exception:
                 log.exception("%s: idle transition failed", self.stage)
@@ -319,7 +336,10 @@ class ModelRunner(Generic[B]):
             if self._in_flight:
                 return
             idle = now - self._last_used
-            if self._state is ModelState.RESIDENT:
+            if self._state is ModelState.RESIDENT and self._reclaim_due(now):
+                log.info("%s: parking for the arbiter (reclaim)", self.stage)
+                await self._take_down(ModelState.PARKED)
+            elif self._state is ModelState.RESIDENT:
                 if park_after > 0 and idle >= park_after:
                     await self._take_down(ModelState.PARKED)
                 elif park_after == 0 and unload_after > 0 and idle >= unload_after:
@@ -330,6 +350,35 @@ class ModelRunner(Generic[B]):
                 and now - self._parked_at >= unload_after
             ):
                 await self._take_down(ModelState.COLD)
+
+    def _reclaim_due(self, now: float) -> bool:
+        return now < self._reclaim_until and (
+            now - self._resident_since >= self._reclaim_min_residency
+        )
+
+    async def _stop_using_device(self) -> None:
+        """The lease could not be renewed: park once running requests end (new ones wait)."""
+        self._lease_lost = False
+        if self._state in (ModelState.RESIDENT, ModelState.LOADING):
+            log.warning("%s: GPU lease lost; parking the model", self.stage)
+            await self.unload(ModelState.PARKED, wait_for_idle=True)
+
+    # ----------------------------------------------------------------- lease listener
+    def lease_usage(self) -> LeaseUsage:
+        """Busy / idle / device bytes, sent to the arbiter with every heartbeat."""
+        device = nvml_process_bytes() or self.backend.memory().reserved
+        return LeaseUsage(self._in_flight > 0, self.idle_seconds, device)
+
+    def on_reclaim(self, min_residency_seconds: float, timeout_seconds: float) -> None:
+        """The arbiter wants the memory: park when idle and resident long enough."""
+        self._reclaim_min_residency = min_residency_seconds
+        self._reclaim_until = self._clock() + timeout_seconds
+        self._poke.set()
+
+    def on_lease_lost(self) -> None:
+        """The lease expired or the arbiter is unreachable: stop using the device."""
+        self._lease_lost = True
+        self._poke.set()
 
     async def close(self) -> None:
         """Stop the idle monitor and drop the model (graceful shutdown)."""

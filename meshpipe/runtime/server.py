@@ -14,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from meshpipe.runtime.admin import StageAdminServicer
 from meshpipe.runtime.backend import Backend
 from meshpipe.runtime.interceptors import ErrorMappingInterceptor
+from meshpipe.runtime.lease_client import GrpcLease
 from meshpipe.runtime.metrics import MetricsServer, StageMetrics
 from meshpipe.runtime.model import ModelRunner, RunReport
 from meshpipe.runtime.process import (
@@ -23,6 +24,7 @@ from meshpipe.runtime.process import (
     write_ready_file,
 )
 from meshpipe.runtime.settings import StageSettings
+from meshpipe.runtime.simdevice import simulate_device
 from meshpipe.v1 import common_pb2, stage_pb2
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,9 @@ class StageSpec:
 def report_pb(
     runner: ModelRunner[Any], report: RunReport, steps: Mapping[str, float] | None = None
 ) -> common_pb2.StageReport:
-    """The StageReport every inference response carries."""
+    """The StageReport every inference response carries (steps also go to the metrics)."""
+    if steps:
+        runner.metrics.observe_steps(steps)
     return common_pb2.StageReport(
         backend=runner.backend.info.to_pb(),
         inference_seconds=report.inference_seconds,
@@ -93,8 +97,11 @@ async def serve_stage(spec: StageSpec, settings: StageSettings) -> None:
         if settings.metrics_port >= 0
         else None
     )
-    backend = spec.build_backend(settings)
-    runner = ModelRunner(spec.name, backend, settings, metrics)
+    backend = simulate_device(spec.build_backend(settings), settings)
+    lease = GrpcLease.from_settings(settings, spec.name) if settings.arbiter_address else None
+    runner = ModelRunner(spec.name, backend, settings, metrics, lease=lease)
+    if lease is not None:
+        lease.attach(runner)
     server, port, health_servicer = await create_stage_server(
         spec, runner, f"{settings.host}:{settings.port}"
     )
@@ -120,6 +127,8 @@ async def serve_stage(spec: StageSpec, settings: StageSettings) -> None:
     await health_servicer.enter_graceful_shutdown()
     await server.stop(settings.grace_seconds)
     await runner.close()
+    if lease is not None:
+        await lease.close()
     if metrics_server:
         metrics_server.close()
     log.info("%s stage: stopped", spec.name)

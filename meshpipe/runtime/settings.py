@@ -3,7 +3,7 @@ env prefix (MESHPIPE_<STAGE>_) and backend knobs; the object is built once in ma
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import ByteSize, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -41,6 +41,12 @@ class StageSettings(BaseSettings):
     footprint_bytes: int = Field(
         0, ge=0, description="Device memory estimate while resident, bytes (0 = backend's own)."
     )
+    memory_profile: str = Field(
+        "auto",
+        description="Memory profile of production backends (meshpipe.profiles): high, balanced, "
+        "medium, low, minimal (or 1-5), 'auto' (from the GPU's size) or 'none'. It fills only "
+        "the knobs not set explicitly.",
+    )
     max_image_pixels: int = Field(40_000_000, ge=1, description="Largest accepted input image.")
     max_message_bytes: int = Field(
         64 * MIB, ge=4 * MIB, description="Largest gRPC message the server sends or receives."
@@ -48,6 +54,32 @@ class StageSettings(BaseSettings):
     grace_seconds: float = Field(10.0, ge=0, description="Drain time on SIGTERM.")
     ready_file: str | None = Field(
         None, description="If set, a JSON file with the bound ports is written here once serving."
+    )
+    arbiter_address: str = Field(
+        "",
+        description="host:port of the GPU lease arbiter; empty = no arbiter (always granted).",
+    )
+    device_index: int = Field(0, ge=0, description="GPU index whose arbiter ledger to join.")
+    lease_priority: int = Field(0, description="Priority of the stage's lease requests.")
+    lease_heartbeat_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="Heartbeat interval on the lease stream (at most the arbiter's; the "
+        "arbiter's TTL decides when a silent stage loses its lease).",
+    )
+    lease_max_wait_seconds: float = Field(
+        0.0, ge=0, description="Bound on waiting for a lease; 0 = the arbiter's default."
+    )
+    sim_device_bytes: ByteSize = Field(
+        ByteSize(0),
+        description="Simulated GPU: the model occupies this many device bytes while resident "
+        "(for running the arbiter without a GPU); 0 = off.",
+    )
+    sim_context_bytes: ByteSize = Field(
+        ByteSize(617 * MIB), description="Simulated CUDA context of the process, bytes."
+    )
+    sim_load_seconds: float = Field(
+        0.0, ge=0, description="Simulated extra seconds of every load or wake."
     )
     log_json: bool = Field(False, description="Log as JSON lines instead of text.")
     log_level: str = Field("INFO", description="Root log level.")

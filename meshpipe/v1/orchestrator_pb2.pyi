@@ -65,20 +65,22 @@ class DetectorOptions(_message.Message):
     def __init__(self, min_area_fraction: _Optional[float] = ..., nms_iou: _Optional[float] = ..., crop_padding: _Optional[float] = ...) -> None: ...
 
 class JobOptions(_message.Message):
-    __slots__ = ("texture", "seed", "max_objects", "shape", "texture_options", "detector")
+    __slots__ = ("texture", "seed", "max_objects", "shape", "texture_options", "detector", "quality")
     TEXTURE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     MAX_OBJECTS_FIELD_NUMBER: _ClassVar[int]
     SHAPE_FIELD_NUMBER: _ClassVar[int]
     TEXTURE_OPTIONS_FIELD_NUMBER: _ClassVar[int]
     DETECTOR_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
     texture: bool
     seed: int
     max_objects: int
     shape: ShapeOptions
     texture_options: TextureOptions
     detector: DetectorOptions
-    def __init__(self, texture: _Optional[bool] = ..., seed: _Optional[int] = ..., max_objects: _Optional[int] = ..., shape: _Optional[_Union[ShapeOptions, _Mapping]] = ..., texture_options: _Optional[_Union[TextureOptions, _Mapping]] = ..., detector: _Optional[_Union[DetectorOptions, _Mapping]] = ...) -> None: ...
+    quality: str
+    def __init__(self, texture: _Optional[bool] = ..., seed: _Optional[int] = ..., max_objects: _Optional[int] = ..., shape: _Optional[_Union[ShapeOptions, _Mapping]] = ..., texture_options: _Optional[_Union[TextureOptions, _Mapping]] = ..., detector: _Optional[_Union[DetectorOptions, _Mapping]] = ..., quality: _Optional[str] = ...) -> None: ...
 
 class SubmitJobRequest(_message.Message):
     __slots__ = ("image", "prompt", "options", "name")
@@ -251,10 +253,12 @@ class JobEvent(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., sequence: _Optional[int] = ..., accepted: _Optional[_Union[JobAccepted, _Mapping]] = ..., detections: _Optional[_Union[Detections, _Mapping]] = ..., progress: _Optional[_Union[ObjectProgress, _Mapping]] = ..., result: _Optional[_Union[ObjectResult, _Mapping]] = ..., error: _Optional[_Union[ObjectError, _Mapping]] = ..., done: _Optional[_Union[JobDone, _Mapping]] = ...) -> None: ...
 
 class WatchJobRequest(_message.Message):
-    __slots__ = ("job_id",)
+    __slots__ = ("job_id", "from_sequence")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     job_id: str
-    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+    from_sequence: int
+    def __init__(self, job_id: _Optional[str] = ..., from_sequence: _Optional[int] = ...) -> None: ...
 
 class GetJobRequest(_message.Message):
     __slots__ = ("job_id",)

@@ -15,6 +15,8 @@ from services.matting.settings import MattingSettings
 
 
 class MattingServicer(stage_pb2_grpc.MattingServicer):
+    """Serves Matting.Matte on the stage's model runner."""
+
     def __init__(self, runner: ModelRunner[MattingBackend]) -> None:
         self.runner = runner
 

@@ -22,7 +22,26 @@ class MattingSettings(StageSettings):
         "~/.u2net",
         description="Folder holding <model>.onnx (rembg's U2NET_HOME); never downloaded.",
     )
+    refine_edges: bool = Field(
+        True,
+        description="Snap the matte's edges to the image (colour guided filter at the "
+        "processing resolution; the model itself sees a small fixed size).",
+    )
+    min_component_fraction: float = Field(
+        0.02,
+        ge=0,
+        lt=1,
+        description="Drop parts of the matte not connected to a component at least this "
+        "fraction of the largest one (specks, haze); 0 keeps everything.",
+    )
     refine_foreground: bool = Field(
         True,
         description="Re-estimate foreground colours under the matte (removes background halo).",
+    )
+    max_side: int = Field(
+        1024,
+        ge=0,
+        description="Longest side, pixels, at which the model runs and the matte and colours "
+        "are refined (bounds the cost); larger crops are processed downscaled, then the matte "
+        "is interpolated and the colour correction applied to the full-size crop. 0 = no limit.",
     )

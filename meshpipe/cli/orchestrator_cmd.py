@@ -1,0 +1,47 @@
+"""`meshpipe orchestrator`: serve the orchestrator (settings from MESHPIPE_ORCHESTRATOR_* and
+flags; flags win)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from meshpipe.runtime.registry import STAGES
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("orchestrator", help="serve the orchestrator (jobs API)")
+    for stage in STAGES:
+        p.add_argument(f"--{stage}", metavar="ADDR", help=f"{stage} stage address host:port")
+    p.add_argument("--host", help="gRPC bind address")
+    p.add_argument("--port", type=int, help="gRPC port (default 50051, 0 = free port)")
+    p.add_argument("--metrics-port", type=int, help="/metrics port (0 = free, -1 = off)")
+    p.add_argument("--out", help="output folder: per-job artifacts and the job store")
+    p.add_argument("--ready-file", help="write the bound ports as JSON here once serving")
+    p.add_argument(
+        "--no-resume", action="store_true", help="do not resume unfinished jobs at start-up"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from orchestrator.server import serve
+    from orchestrator.settings import OrchestratorSettings
+
+    flags = {
+        "host": args.host,
+        "port": args.port,
+        "metrics_port": args.metrics_port,
+        "output_dir": args.out,
+        "ready_file": args.ready_file,
+        "resume": False if args.no_resume else None,
+    }
+    settings = OrchestratorSettings(**{k: v for k, v in flags.items() if v is not None})
+    for stage in STAGES:
+        address = getattr(args, stage)
+        if address:
+            endpoint = settings.endpoint(stage).model_copy(update={"address": address})
+            setattr(settings, stage, endpoint)
+    asyncio.run(serve(settings))
+    return 0

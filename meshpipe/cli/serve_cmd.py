@@ -1,0 +1,51 @@
+"""`meshpipe serve`: every process, long-running; Ctrl-C (or SIGTERM) stops them all."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from meshpipe.cli.run_cmd import default_run_dir
+from meshpipe.cli.submit_cmd import fail
+from meshpipe.launcher.local import LaunchError, LocalSystem
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="start every service locally and keep them running")
+    p.add_argument("--port", type=int, default=50051, help="orchestrator gRPC port (0 = free)")
+    p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
+    p.add_argument(
+        "--run-dir", type=Path, help="folder for the processes' logs (default runs/<time>)"
+    )
+    p.set_defaults(func=run)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
+    run_dir = args.run_dir or default_run_dir()
+    system = LocalSystem(run_dir, args.out, orchestrator_port=args.port)
+    print(f"starting meshpipe (logs in {run_dir}) ...", flush=True)
+    try:
+        with system:
+            print(f"orchestrator: {system.orchestrator_address}")
+            for name, address in system.addresses.items():
+                metrics = system.metrics_ports.get(name)
+                print(f"  {name:12} grpc {address}  metrics http://127.0.0.1:{metrics}/metrics")
+            print("serving; Ctrl-C stops everything", flush=True)
+            while True:
+                system.check()
+                time.sleep(1.0)
+    except LaunchError as exc:
+        return fail(exc)
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 0

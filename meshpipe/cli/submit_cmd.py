@@ -1,0 +1,166 @@
+"""`meshpipe submit IMAGE --address HOST:PORT`: submit a photo to a running orchestrator and
+show the job's progress; also the job-option flags and the progress printer `run` shares."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from meshpipe.client import MeshpipeClient, job_options
+from meshpipe.errors import InvalidInput, MeshpipeError
+from meshpipe.v1 import orchestrator_pb2 as pb
+
+STAGE_NAMES = {
+    pb.STAGE_DETECTOR: "detector",
+    pb.STAGE_MATTING: "matting",
+    pb.STAGE_SHAPE: "shape",
+    pb.STAGE_TEXTURE: "texture",
+}
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("submit", help="submit a photo to a running orchestrator")
+    p.add_argument("image", type=Path, help="photo (PNG, JPEG or WebP)")
+    p.add_argument("--address", default=DEFAULT_ADDRESS, help="orchestrator host:port")
+    p.add_argument("--download", type=Path, metavar="DIR", help="also download the artifacts")
+    add_job_arguments(p)
+    p.set_defaults(func=run)
+
+
+def add_job_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of a job's options (shared by `run` and `submit`)."""
+    p.add_argument("--prompt", default="", help='comma-separated categories, e.g. "mug, lamp"')
+    p.add_argument("--no-texture", action="store_true", help="stop after the shape stage")
+    p.add_argument("--seed", type=int, help="seed (default: random, recorded in the manifest)")
+    p.add_argument("--max-objects", type=int, default=0, help="process at most N objects")
+    p.add_argument("--quality", default="", help="draft, standard (default) or high")
+    p.add_argument("--steps", type=int, default=0, help="shape diffusion steps")
+    p.add_argument("--octree-resolution", type=int, default=0, help="shape grid resolution")
+    p.add_argument("--texture-size", type=int, default=0, help="texture side in pixels")
+
+
+def options_from_args(args: argparse.Namespace) -> pb.JobOptions:
+    return job_options(
+        texture=not args.no_texture,
+        seed=args.seed,
+        max_objects=args.max_objects,
+        steps=args.steps,
+        octree_resolution=args.octree_resolution,
+        texture_size=args.texture_size,
+        quality=args.quality,
+    )
+
+
+def read_image(path: Path) -> bytes:
+    """The photo's bytes, or InvalidInput with a one-line reason."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(f"image file not found: {path}") from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot read image file {path}: {exc.strerror}") from None
+
+
+def fail(exc: BaseException) -> int:
+    """Print a one-line reason on stderr; the exit status for it."""
+    if isinstance(exc, MeshpipeError):
+        print(f"meshpipe: error: {exc.code.name}: {exc}", file=sys.stderr)
+    else:
+        print(f"meshpipe: error: {exc}", file=sys.stderr)
+    return 2 if isinstance(exc, InvalidInput) else 1
+
+
+class EventPrinter:
+    """Prints one line per job event: acceptance, detections, each object's stages, result."""
+
+    def __init__(self, stream: TextIO = sys.stdout) -> None:
+        self.stream = stream
+        self.t0 = time.monotonic()
+        self.labels: dict[int, str] = {}
+
+    def __call__(self, event: pb.JobEvent) -> None:
+        kind = event.WhichOneof("event")
+        line = getattr(self, f"_{kind}")(getattr(event, kind))
+        print(f"[{time.monotonic() - self.t0:6.1f}s] {line}", file=self.stream, flush=True)
+
+    def _who(self, index: int) -> str:
+        return f"object {index} ({self.labels.get(index, 'object')})"
+
+    def _accepted(self, e: pb.JobAccepted) -> str:
+        return f"accepted: {e.image_width}x{e.image_height} photo, seed {e.seed}"
+
+    def _detections(self, e: pb.Detections) -> str:
+        self.labels = {o.object_index: o.label for o in e.objects}
+        lines = [f"detector ({e.backend.backend}): {len(e.objects)} object(s)"]
+        lines += [f"  notice: {n}" for n in e.notices]
+        return "\n".join(lines)
+
+    def _progress(self, e: pb.ObjectProgress) -> str:
+        stage = STAGE_NAMES.get(e.stage, "?")
+        if e.finished:
+            return f"{self._who(e.object_index)}: {stage} done in {e.seconds:.1f}s"
+        return f"{self._who(e.object_index)}: {stage}..."
+
+    def _result(self, e: pb.ObjectResult) -> str:
+        final = e.artifacts[-1].relative_path if e.artifacts else "?"
+        return (
+            f"{self._who(e.object_index)}: done -> {final} "
+            f"({e.vertex_count} vertices, {e.face_count} faces)"
+        )
+
+    def _error(self, e: pb.ObjectError) -> str:
+        stage = STAGE_NAMES.get(e.stage, "?")
+        return f"{self._who(e.object_index)}: FAILED at {stage}: {e.code}: {e.message}"
+
+    def _done(self, e: pb.JobDone) -> str:
+        s = e.summary
+        state = pb.JobState.Name(s.state).removeprefix("JOB_STATE_").lower()
+        line = (
+            f"job {state}: {s.objects_succeeded}/{s.objects_total} object(s) "
+            f"in {e.total_seconds:.1f}s"
+        )
+        return line + (f" ({s.error})" if s.error else "")
+
+
+def report_done(done: pb.JobEvent) -> int:
+    """Print where the results are; exit status 0 when every object succeeded."""
+    s = done.done.summary
+    print(f"results: {s.output_dir} (manifest: {done.done.manifest.relative_path})")
+    if s.state == pb.JOB_STATE_SUCCEEDED:
+        return 0
+    reason = s.error or f"{s.objects_failed} of {s.objects_total} object(s) failed"
+    state = pb.JobState.Name(s.state).removeprefix("JOB_STATE_").lower()
+    print(f"meshpipe: error: job {state}: {reason}", file=sys.stderr)
+    return 1
+
+
+def download_all(client: MeshpipeClient, done: pb.JobEvent, target: Path) -> int:
+    """Download the manifest and every object's artifacts into target/<job_id>/."""
+    view = client.get(done.job_id)
+    artifacts = [a for r in view.results for a in r.artifacts]
+    if done.done.HasField("manifest"):
+        artifacts.append(done.done.manifest)
+    folder = target / done.job_id
+    for artifact in artifacts:
+        client.download(artifact.artifact_id, folder / artifact.relative_path)
+    print(f"downloaded {len(artifacts)} file(s) to {folder}")
+    return len(artifacts)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        image = read_image(args.image)
+        with MeshpipeClient(args.address) as client:
+            done = client.submit(
+                image, args.prompt, options_from_args(args), args.image.name, EventPrinter()
+            )
+            code = report_done(done)
+            if args.download:
+                download_all(client, done, args.download)
+        return code
+    except MeshpipeError as exc:
+        return fail(exc)

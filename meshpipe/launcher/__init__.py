@@ -1,0 +1,1 @@
+"""Starting the whole system: local processes (local.py) or containers (docker*.py)."""

@@ -1,0 +1,87 @@
+"""Prometheus metrics of the orchestrator (documented in docs/metrics.md, "Orchestrator")."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from orchestrator.domain import JobState, Stage
+
+_JOB_BUCKETS = (0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560)
+_STAGE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640)
+
+
+class OrchestratorMetrics:
+    """Jobs, objects and per-stage traffic, on the orchestrator's own registry."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.submissions = Counter(
+            "meshpipe_orchestrator_submissions",
+            "SubmitJob calls by outcome (OK, INVALID_ARGUMENT, RESOURCE_EXHAUSTED, ...).",
+            ["code"],
+            registry=r,
+        )
+        self.jobs = Counter(
+            "meshpipe_orchestrator_jobs",
+            "Finished jobs by outcome (succeeded, partial, failed, cancelled).",
+            ["outcome"],
+            registry=r,
+        )
+        self.objects = Counter(
+            "meshpipe_orchestrator_objects",
+            "Finished objects by outcome (succeeded, failed, cancelled).",
+            ["outcome"],
+            registry=r,
+        )
+        self.job_seconds = Histogram(
+            "meshpipe_orchestrator_job_seconds",
+            "Job latency from acceptance to its last event, by outcome.",
+            ["outcome"],
+            buckets=_JOB_BUCKETS,
+            registry=r,
+        )
+        self.jobs_in_progress = Gauge(
+            "meshpipe_orchestrator_jobs_in_progress",
+            "Unfinished jobs by state (queued, running).",
+            ["state"],
+            registry=r,
+        )
+        self.stage_seconds = Histogram(
+            "meshpipe_orchestrator_stage_seconds",
+            "Stage call latency seen by the orchestrator (transfer included, queueing not), "
+            "by outcome (gRPC code name).",
+            ["stage", "code"],
+            buckets=_STAGE_BUCKETS,
+            registry=r,
+        )
+        self.stage_queue_wait = Histogram(
+            "meshpipe_orchestrator_stage_queue_wait_seconds",
+            "Time a stage call waited in the orchestrator's queue for that stage.",
+            ["stage"],
+            buckets=_STAGE_BUCKETS,
+            registry=r,
+        )
+        self.stage_queue_depth = Gauge(
+            "meshpipe_orchestrator_stage_queue_depth",
+            "Stage calls waiting in the orchestrator's queue for that stage.",
+            ["stage"],
+            registry=r,
+        )
+        self.stage_in_flight = Gauge(
+            "meshpipe_orchestrator_stage_in_flight",
+            "Stage calls in flight from the orchestrator to that stage.",
+            ["stage"],
+            registry=r,
+        )
+        self.stage_retries = Counter(
+            "meshpipe_orchestrator_stage_retries",
+            "Stage calls retried after the stage answered UNAVAILABLE.",
+            ["stage"],
+            registry=r,
+        )
+        for stage in Stage:
+            self.stage_queue_depth.labels(stage.value).set(0)
+            self.stage_in_flight.labels(stage.value).set(0)
+        for state in (JobState.QUEUED, JobState.RUNNING):
+            self.jobs_in_progress.labels(state.value).set(0)

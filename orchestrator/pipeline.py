@@ -1,0 +1,177 @@
+"""The job flow: detect -> crop -> per object matting -> shape -> texture.
+
+Objects move independently (object 2 can be in matting while object 1 is in shape); every
+stage call goes through the Dispatcher; every output is written before the next stage uses
+it, so a resumed job skips what already exists. A failed object does not stop its siblings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from PIL import Image
+
+from meshpipe.errors import MeshpipeError, to_status
+from meshpipe.images import decode_image
+from orchestrator.crops import crop_box, crop_png
+from orchestrator.dispatch import Dispatcher
+from orchestrator.domain import (
+    Box,
+    DetectedObject,
+    Detections,
+    ObjectRecord,
+    Stage,
+    StageReport,
+    StageRun,
+)
+from orchestrator.events import DetectionsFound, ObjectProgress
+from orchestrator.glb import mesh_counts
+from orchestrator.ids import slug
+from orchestrator.job import ActiveJob
+from orchestrator.stages import Found, StageClients
+
+log = logging.getLogger(__name__)
+StageCall = Callable[[], Coroutine[Any, Any, tuple[bytes, StageReport]]]
+
+WHOLE_IMAGE_NOTICE = "no object was detected: the whole image is processed as one object"
+
+
+class JobFailed(MeshpipeError):
+    """The job cannot go on at all (e.g. the detector failed); the message says why."""
+
+
+class JobPipeline:
+    """Runs one job's stages; state lives in the ActiveJob, policy in the Dispatcher."""
+
+    def __init__(self, stages: StageClients, dispatcher: Dispatcher, max_image_pixels: int) -> None:
+        self._stages = stages
+        self._dispatcher = dispatcher
+        self._max_pixels = max_image_pixels
+
+    async def run(self, job: ActiveJob) -> None:
+        """Work on every pending object of the job until each succeeded or failed."""
+        data = await job.read(job.record.input.relative_path)
+        image = await asyncio.to_thread(decode_image, data, self._max_pixels)
+        if job.record.detections is None:
+            await self._detect(job, data)
+        await asyncio.gather(*(self._object(job, obj, image) for obj in job.pending_objects()))
+
+    async def _detect(self, job: ActiveJob, image: bytes) -> None:
+        r, o = job.record, job.record.options
+        try:
+            out = await self._dispatcher.run(
+                Stage.DETECTOR,
+                job.job_id,
+                lambda: self._stages.detect(
+                    image, r.prompt, o.max_objects, o.min_area_fraction, o.nms_iou
+                ),
+            )
+        except MeshpipeError as exc:
+            code, message, _ = to_status(exc)
+            raise JobFailed(f"detector failed: {code.name}: {message}") from exc
+        found = out.found[: o.max_objects]
+        notices = list(out.notices)
+        if not found and not r.prompt:
+            found = [Found("object", Box(x1=0, y1=0, x2=r.image_width, y2=r.image_height), 1.0)]
+            notices.append(WHOLE_IMAGE_NOTICE)
+        detected = [
+            DetectedObject(index=i, label=f.label, box=f.box, score=f.score)
+            for i, f in enumerate(found)
+        ]
+        r.detections = Detections(
+            objects=detected,
+            category_filtering_applied=out.category_filtering_applied,
+            notices=notices,
+            backend=out.report.backend,
+        )
+        r.objects_total = len(detected)
+        await job.commit(self._keep_detections(job, detected))
+        if not detected:
+            raise JobFailed(f"the detector found no object for the prompt {r.prompt!r}")
+
+    async def _keep_detections(self, job: ActiveJob, detected: list[DetectedObject]) -> None:
+        for d in detected:
+            await job.save_object(self._new_object(job, d))
+        await job.save()
+        if job.record.detections is not None:
+            await job.emit(DetectionsFound(detections=job.record.detections))
+
+    def _new_object(self, job: ActiveJob, d: DetectedObject) -> ObjectRecord:
+        r = job.record
+        return ObjectRecord(
+            index=d.index,
+            label=d.label,
+            box=d.box,
+            score=d.score,
+            crop_box=crop_box(d.box, r.options.crop_padding, r.image_width, r.image_height),
+            seed=(r.options.seed + d.index) % 2**63,
+        )
+
+    async def _object(self, job: ActiveJob, obj: ObjectRecord, image: Image.Image) -> None:
+        try:
+            await self._stages_of(job, obj, image)
+        except MeshpipeError as exc:
+            code, message, _ = to_status(exc)
+            await job.fail_object(obj, code.name, message)
+        except Exception as exc:  # a bug or a broken stage answer: fail this object only
+            code, message, _ = to_status(exc)
+            log.error("job %s object %d: %s", job.job_id, obj.index, message, exc_info=exc)
+            await job.fail_object(obj, code.name, message)
+
+    async def _stages_of(self, job: ActiveJob, obj: ObjectRecord, image: Image.Image) -> None:
+        o = job.record.options
+        name = f"{obj.index:03d}_{slug(obj.label)}"
+        crop = await self._crop(job, obj, image, f"crops/{name}.png")
+
+        async def matte() -> tuple[bytes, StageReport]:
+            out = await self._stages.matte(crop)
+            return out.rgba_png, out.report
+
+        rgba = await self._step(job, obj, Stage.MATTING, "matte", f"mattes/{name}.png", matte)
+
+        async def shape() -> tuple[bytes, StageReport]:
+            out = await self._stages.shape(
+                rgba, obj.seed, o.steps, o.octree_resolution, o.guidance_scale
+            )
+            return out.mesh_glb, out.report
+
+        mesh = await self._step(job, obj, Stage.SHAPE, "mesh", f"meshes/{name}.glb", shape)
+        if o.texture:
+
+            async def texture() -> tuple[bytes, StageReport]:
+                out = await self._stages.texture(mesh, rgba, o.texture_size, obj.seed)
+                return out.textured_glb, out.report
+
+            mesh = await self._step(
+                job, obj, Stage.TEXTURE, "textured_mesh", f"textured/{name}.glb", texture
+            )
+        obj.vertex_count, obj.face_count = mesh_counts(mesh)
+        await job.succeed_object(obj)
+
+    async def _crop(
+        self, job: ActiveJob, obj: ObjectRecord, image: Image.Image, path: str
+    ) -> bytes:
+        done = obj.artifact("crop")
+        if done is not None:
+            return await job.read(done.relative_path)
+        data = await asyncio.to_thread(crop_png, image, obj.crop_box)
+        await job.keep_output(obj, path, data, "crop", None)
+        return data
+
+    async def _step(
+        self, job: ActiveJob, obj: ObjectRecord, stage: Stage, kind: str, path: str, call: StageCall
+    ) -> bytes:
+        """One stage for one object: skipped when its artifact exists (resumed job)."""
+        done = obj.artifact(kind)
+        if done is not None:
+            return await job.read(done.relative_path)
+        await job.emit(ObjectProgress(index=obj.index, stage=stage, finished=False))
+        t0 = time.monotonic()
+        data, report = await self._dispatcher.run(stage, job.job_id, call)
+        run = StageRun(stage=stage, seconds=time.monotonic() - t0, report=report)
+        await job.keep_output(obj, path, data, kind, run)
+        return data

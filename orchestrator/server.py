@@ -1,0 +1,124 @@
+"""The orchestrator process: wiring, gRPC server factory and the serve loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from meshpipe.runtime.interceptors import ErrorMappingInterceptor
+from meshpipe.runtime.metrics import MetricsServer
+from meshpipe.runtime.process import (
+    configure_logging,
+    grpc_options,
+    stop_on_signals,
+    write_ready_file,
+)
+from meshpipe.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+from orchestrator.artifacts import ArtifactStore
+from orchestrator.dispatch import FifoDispatcher
+from orchestrator.domain import Stage
+from orchestrator.jobs import JobManager
+from orchestrator.metrics import OrchestratorMetrics
+from orchestrator.pipeline import JobPipeline
+from orchestrator.service import OrchestratorServicer
+from orchestrator.settings import OrchestratorSettings
+from orchestrator.stages import StageClients
+from orchestrator.store import JobStore
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = orchestrator_pb2.DESCRIPTOR.services_by_name["Orchestrator"].full_name
+STORE_FILE = "jobs.sqlite3"
+
+
+@dataclass
+class Orchestrator:
+    """The parts of an orchestrator, wired together."""
+
+    settings: OrchestratorSettings
+    metrics: OrchestratorMetrics
+    store: JobStore
+    stages: StageClients
+    dispatcher: FifoDispatcher
+    jobs: JobManager
+
+    @classmethod
+    async def build(
+        cls, settings: OrchestratorSettings, metrics: OrchestratorMetrics | None = None
+    ) -> Orchestrator:
+        """Open the job store in the output folder and connect (lazily) to the stages."""
+        metrics = metrics or OrchestratorMetrics()
+        root = settings.output_path()
+        store = JobStore(root / STORE_FILE)
+        await store.open()
+        stages = StageClients(settings, metrics)
+        concurrency = {s: settings.endpoint(s.value).concurrency for s in Stage}
+        dispatcher = FifoDispatcher(concurrency, settings.stage_queue_limit, metrics)
+        pipeline = JobPipeline(stages, dispatcher, settings.limits.max_image_pixels)
+        jobs = JobManager(settings, store, ArtifactStore(root), pipeline, metrics)
+        return cls(settings, metrics, store, stages, dispatcher, jobs)
+
+    async def close(self) -> None:
+        """Stop jobs (resumable), workers and channels; close the store."""
+        await self.jobs.close()
+        await self.dispatcher.close()
+        await self.stages.close()
+        await self.store.close()
+
+
+async def create_server(
+    app: Orchestrator, address: str
+) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
+    """Build (not start) the orchestrator's server; returns (server, port, health servicer)."""
+    server = grpc.aio.server(
+        interceptors=[ErrorMappingInterceptor()],
+        options=grpc_options(app.settings.max_request_bytes),
+    )
+    orchestrator_pb2_grpc.add_OrchestratorServicer_to_server(OrchestratorServicer(app.jobs), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise RuntimeError(f"could not bind {address}")
+    return server, port, health_servicer
+
+
+async def set_serving(health_servicer: health.aio.HealthServicer) -> None:
+    """Report SERVING for the server and the Orchestrator service."""
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+
+async def serve(settings: OrchestratorSettings) -> None:
+    """Run the orchestrator until SIGTERM/SIGINT, then drain; unfinished jobs stay resumable."""
+    configure_logging(settings.log_level, settings.log_json)
+    metrics = OrchestratorMetrics()
+    metrics_server = (
+        MetricsServer(metrics.registry, settings.metrics_host, settings.metrics_port)
+        if settings.metrics_port >= 0
+        else None
+    )
+    app = await Orchestrator.build(settings, metrics)
+    server, port, health_servicer = await create_server(app, f"{settings.host}:{settings.port}")
+    if settings.resume:
+        resumed = await app.jobs.resume()
+        log.info("resumed %d unfinished job(s)", resumed)
+    await server.start()
+    await set_serving(health_servicer)
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    metrics_port = metrics_server.port if metrics_server else None
+    write_ready_file(settings.ready_file, {"grpc_port": port, "metrics_port": metrics_port})
+    log.info("orchestrator serving on %s:%d, metrics on %s", settings.host, port, metrics_port)
+    await stop.wait()
+    log.info("orchestrator: draining (grace %.1fs)", settings.grace_seconds)
+    await health_servicer.enter_graceful_shutdown()
+    await server.stop(settings.grace_seconds)
+    await app.close()
+    if metrics_server:
+        metrics_server.close()
+    log.info("orchestrator: stopped")

@@ -1,0 +1,146 @@
+"""Settings of the orchestrator process (env prefix MESHPIPE_ORCHESTRATOR_, nested with `__`,
+e.g. MESHPIPE_ORCHESTRATOR_SHAPE__ADDRESS=shape:50063). Built once in main() and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class StageEndpoint(BaseModel):
+    """How the orchestrator reaches and drives one stage service."""
+
+    address: str = Field(description="host:port of the stage's gRPC server.")
+    deadline_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="Deadline of one inference call (queueing in the stage included).",
+    )
+    concurrency: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Calls the orchestrator keeps in flight to this stage at once.",
+    )
+
+
+class Limits(BaseModel):
+    """What a submission may ask for; anything beyond is INVALID_ARGUMENT."""
+
+    max_image_pixels: int = Field(
+        default=40_000_000, ge=1, description="Largest accepted photo, pixels."
+    )
+    max_prompt_chars: int = Field(
+        default=1000, ge=1, description="Longest accepted prompt, characters."
+    )
+    max_name_chars: int = Field(
+        default=256, ge=1, description="Longest accepted job name, characters."
+    )
+    max_objects: int = Field(
+        default=16, ge=1, le=256, description="Cap on objects processed per job."
+    )
+    default_max_objects: int = Field(
+        default=8, ge=1, le=256, description="Objects processed when a job does not say (capped)."
+    )
+
+
+class OrchestratorSettings(BaseSettings):
+    """Process, stage, limit and storage settings of the orchestrator."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MESHPIPE_ORCHESTRATOR_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    host: str = Field(default="127.0.0.1", description="Address the gRPC server binds.")
+    port: int = Field(default=50051, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address the /metrics HTTP server binds."
+    )
+    metrics_port: int = Field(
+        default=9100,
+        ge=-1,
+        le=65535,
+        description="/metrics port; 0 picks a free port, -1 disables.",
+    )
+    detector: StageEndpoint = Field(
+        default=StageEndpoint(address="127.0.0.1:50061"),
+        description="Detector stage.",
+    )
+    matting: StageEndpoint = Field(
+        default=StageEndpoint(address="127.0.0.1:50062"),
+        description="Matting stage.",
+    )
+    shape: StageEndpoint = Field(
+        default=StageEndpoint(address="127.0.0.1:50063"), description="Shape stage."
+    )
+    texture: StageEndpoint = Field(
+        default=StageEndpoint(address="127.0.0.1:50064"), description="Texture stage."
+    )
+    output_dir: str = Field(
+        default="./out",
+        description="Per-job artifact folders and the job store (jobs.sqlite3) live here.",
+    )
+    limits: Limits = Field(default_factory=Limits, description="Submission limits.")
+    crop_padding: float = Field(
+        default=0.1,
+        ge=0,
+        le=2,
+        description="Padding around each box before cropping, fraction of its size.",
+    )
+    max_queued_jobs: int = Field(
+        default=32,
+        ge=1,
+        description="Unfinished jobs accepted at once; more get RESOURCE_EXHAUSTED.",
+    )
+    max_running_jobs: int = Field(
+        default=4,
+        ge=1,
+        description="Jobs whose objects are being worked on at once; others wait QUEUED.",
+    )
+    stage_queue_limit: int = Field(
+        default=512, ge=1, description="Calls allowed to wait for one stage; more fail the object."
+    )
+    unavailable_retries: int = Field(
+        default=3, ge=0, description="Retries of a call that found its stage UNAVAILABLE."
+    )
+    retry_backoff_seconds: float = Field(
+        default=0.25,
+        gt=0,
+        description="Pause before the first retry's health check; doubles with every retry.",
+    )
+    unavailable_wait_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a retry waits for the stage to report healthy again.",
+    )
+    resume: bool = Field(
+        default=True, description="Resume unfinished jobs of the job store at start-up."
+    )
+    max_request_bytes: int = Field(
+        default=64 * MIB, ge=4 * MIB, description="Largest SubmitJob message the server accepts."
+    )
+    max_message_bytes: int = Field(
+        default=64 * MIB,
+        ge=4 * MIB,
+        description="Largest message on the orchestrator's stage channels.",
+    )
+    grace_seconds: float = Field(default=10.0, ge=0, description="Drain time on SIGTERM.")
+    ready_file: str | None = Field(
+        default=None,
+        description="If set, a JSON file with the bound ports is written here once serving.",
+    )
+    log_json: bool = Field(default=False, description="Log as JSON lines instead of text.")
+    log_level: str = Field(default="INFO", description="Root log level.")
+
+    def endpoint(self, stage: str) -> StageEndpoint:
+        """The endpoint of a stage by name."""
+        endpoint: StageEndpoint = getattr(self, stage)
+        return endpoint
+
+    def output_path(self) -> Path:
+        """The output folder, with `~` expanded."""
+        return Path(self.output_dir).expanduser()

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Texture paint on the GPU machine: CUDA tests of the rasteriser, its 2048/1024 benchmark
+# (parity with the compiled custom_rasterizer when that is installed), and the backend's
+# per-profile benchmark with real architectures and random weights.
+#
+#   bash scripts/gpu/texture_gpu.sh            # everything (the paint benchmark takes long)
+#   QUICK=1 bash scripts/gpu/texture_gpu.sh    # tests + rasteriser + paint at 10/10 steps
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PYTHON:-.venv/bin/python}
+
+"$PY" -m pytest -q -m gpu tests/unit/texture_paint
+"$PY" benchmarks/rasterizer.py --device cuda --size 2048
+"$PY" benchmarks/rasterizer.py --device cuda --size 1024
+if [[ "${QUICK:-0}" == "1" ]]; then
+  "$PY" scripts/gpu/texture_bench.py --profiles high,low --views 6,4 --sizes 2048,1024 \
+    --delight-steps 10 --multiview-steps 10
+else
+  "$PY" scripts/gpu/texture_bench.py
+fi

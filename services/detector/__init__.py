@@ -1,0 +1,1 @@
+"""Detector stage: photo (+ optional categories) -> object boxes."""

@@ -1,0 +1,72 @@
+"""Detector gRPC servicer: validate -> call the backend through the runtime -> convert."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+from meshpipe.images import decode_image
+from meshpipe.runtime.model import ModelRunner
+from meshpipe.runtime.server import StageSpec, report_pb
+from meshpipe.v1 import common_pb2, stage_pb2, stage_pb2_grpc
+from services.detector.backends import DetectorBackend, DetectResult, build_backend
+from services.detector.options import DetectOptions, check_prompt
+from services.detector.settings import DetectorSettings
+
+
+class DetectorServicer(stage_pb2_grpc.DetectorServicer):
+    """Serves Detector.Detect on the stage's model runner."""
+
+    def __init__(self, runner: ModelRunner[DetectorBackend]) -> None:
+        if not isinstance(runner.settings, DetectorSettings):
+            raise TypeError("the detector servicer needs DetectorSettings")
+        self.runner = runner
+        self.settings = runner.settings
+
+    async def Detect(
+        self, request: stage_pb2.DetectRequest, context: grpc.aio.ServicerContext
+    ) -> stage_pb2.DetectResponse:
+        options = DetectOptions.resolve(
+            request.max_objects, request.min_area_fraction, request.nms_iou, self.settings
+        )
+        prompt = check_prompt(request.prompt)
+        image = await asyncio.to_thread(decode_image, request.image, self.settings.max_image_pixels)
+        result, report = await self.runner.run(
+            "Detect", self.runner.backend.detect, image, prompt, options
+        )
+        return to_pb(result, image.width, image.height, report_pb(self.runner, report))
+
+
+def to_pb(
+    result: DetectResult, width: int, height: int, report: common_pb2.StageReport
+) -> stage_pb2.DetectResponse:
+    """The wire form of a detection result."""
+    return stage_pb2.DetectResponse(
+        detections=[
+            stage_pb2.Detection(
+                box=common_pb2.Box(x1=d.box.x1, y1=d.box.y1, x2=d.box.x2, y2=d.box.y2),
+                label=d.label,
+                score=d.score,
+            )
+            for d in result.detections
+        ],
+        category_filtering_applied=result.category_filtering_applied,
+        notices=result.notices,
+        image_width=width,
+        image_height=height,
+        report=report,
+    )
+
+
+def _add(server: grpc.aio.Server, runner: ModelRunner[DetectorBackend]) -> None:
+    stage_pb2_grpc.add_DetectorServicer_to_server(DetectorServicer(runner), server)
+
+
+SPEC = StageSpec(
+    name="detector",
+    settings_cls=DetectorSettings,
+    build_backend=build_backend,
+    add_servicer=_add,
+    service_name=stage_pb2.DESCRIPTOR.services_by_name["Detector"].full_name,
+)

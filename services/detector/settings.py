@@ -1,0 +1,70 @@
+"""Settings of the detector stage (env prefix MESHPIPE_DETECTOR_)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from meshpipe.runtime.settings import StageSettings
+from services.detector.options import MAX_OBJECTS_LIMIT
+
+
+class DetectorSettings(StageSettings):
+    """Detector stage settings; the request knobs default to these."""
+
+    model_config = SettingsConfigDict(env_prefix="MESHPIPE_DETECTOR_", extra="ignore")
+
+    port: int = Field(50061, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
+    metrics_port: int = Field(9101, ge=-1, le=65535, description="/metrics port; 0 free, -1 off.")
+    max_objects: int = Field(
+        10, ge=1, le=MAX_OBJECTS_LIMIT, description="Objects returned when a request says 0."
+    )
+    min_area_fraction: float = Field(
+        0.01, gt=0, lt=1, description="Smallest box (fraction of the image) when a request says 0."
+    )
+    nms_iou: float = Field(
+        0.5, gt=0, le=1, description="NMS overlap threshold when a request says 0."
+    )
+    saliency_side: int = Field(
+        256,
+        ge=64,
+        le=1024,
+        description="Longest side, pixels, at which the embedded backend computes saliency.",
+    )
+
+    # --- production backend "qwen-vl" (services/detector/backends/qwen_vl.py)
+    qwen_model: str = Field(
+        "Qwen/Qwen3-VL-2B-Instruct",
+        description="Qwen-VL model: a hub id looked up in models_dir (Qwen3-VL 2B/4B/8B "
+        "Instruct) or a folder path.",
+    )
+    models_dir: str = Field(
+        "~/.cache/huggingface/hub",
+        description="Where model folders live: Hugging Face cache layout or <models_dir>/<org>/<name>.",
+    )
+    dtype: str = Field(
+        "auto", description="auto (bf16 on CUDA, fp32 on CPU), bfloat16, float16, float32."
+    )
+    min_pixels: int = Field(
+        64 * 32 * 32, ge=32 * 32, description="Smallest image area the model sees, pixels."
+    )
+    max_pixels: int = Field(
+        1024 * 32 * 32,
+        ge=32 * 32,
+        description="Largest image area the model sees, pixels (bounds vision tokens and memory).",
+    )
+    max_new_tokens: int = Field(
+        1024, ge=16, le=8192, description="Longest answer generated (about 25 tokens per box)."
+    )
+    coordinates: Literal["relative", "absolute"] = Field(
+        "relative",
+        description="Coordinates the model answers in: relative 0-1000 (Qwen3-VL) or absolute "
+        "pixels of its input (Qwen2.5-VL).",
+    )
+    on_absolute: Literal["reject", "convert"] = Field(
+        "reject",
+        description="In relative mode, what to do with an answer outside 0-1000 (absolute "
+        "pixels): reject it, or convert it as absolute pixels.",
+    )

@@ -1,0 +1,1 @@
+"""Shape stage: RGBA object image -> closed, untextured mesh (GLB)."""

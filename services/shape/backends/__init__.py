@@ -1,0 +1,81 @@
+"""Shape backends: what every one implements, and the dispatch on `settings.backend`.
+
+A production backend is one more module in this package plus one line in `_BACKENDS`; the
+module is imported only when its backend is selected, so its heavy dependencies stay out of
+the other deployments.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import abstractmethod
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from meshpipe.errors import InvalidInput
+from meshpipe.runtime.backend import Backend
+from meshpipe.weights import auto_backend
+from services.shape.settings import ShapeSettings
+
+
+@dataclass(frozen=True)
+class ShapeRequest:
+    """One object to lift into a mesh; zero knobs mean the stage's default."""
+
+    image: Image.Image
+    seed: int = 0
+    steps: int = 0
+    octree_resolution: int = 0
+    guidance_scale: float = 0.0
+
+
+@dataclass(frozen=True)
+class ShapeResult:
+    """A closed, untextured mesh as GLB bytes."""
+
+    glb: bytes
+    vertex_count: int
+    face_count: int
+    watertight: bool
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+
+class ShapeBackend(Backend):
+    """A backend that turns one RGBA object image into a mesh."""
+
+    def __init__(self, settings: ShapeSettings) -> None:
+        self.settings = settings
+
+    @abstractmethod
+    def generate(self, request: ShapeRequest) -> ShapeResult:
+        """Mesh for `request.image` (RGBA, alpha = matte)."""
+
+    def resolution(self, requested: int) -> int:
+        """The grid resolution to use: the default for 0, else a validated request."""
+        if requested == 0:
+            return self.settings.octree_resolution
+        lo, hi = self.settings.min_octree_resolution, self.settings.max_octree_resolution
+        if not lo <= requested <= hi:
+            raise InvalidInput(f"octree_resolution {requested} is out of range [{lo}, {hi}]")
+        return requested
+
+
+# backend id -> "module:Class", imported on selection.
+_BACKENDS = {
+    "embedded": "services.shape.backends.embedded:EmbeddedShapeBackend",
+    "hunyuan3d": "services.shape.backends.hunyuan:HunyuanShapeBackend",
+}
+
+
+def build_backend(settings: ShapeSettings) -> ShapeBackend:
+    """The backend named by `settings.backend`."""
+    name = auto_backend("shape", settings) if settings.backend == "auto" else settings.backend
+    target = _BACKENDS.get(name)
+    if target is None:
+        known = ", ".join(sorted(_BACKENDS))
+        raise ValueError(f"unknown shape backend {settings.backend!r}; known: {known}")
+    module_name, class_name = target.split(":")
+    backend_cls = getattr(importlib.import_module(module_name), class_name)
+    backend: ShapeBackend = backend_cls(settings)
+    return backend

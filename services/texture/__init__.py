@@ -1,0 +1,1 @@
+"""Texture stage: mesh GLB + RGBA object image -> textured GLB."""

@@ -1,0 +1,78 @@
+"""Texture backends: what every one implements, and the dispatch on `settings.backend`.
+
+A production backend is one more module (or package) next to this one plus one line in
+`_BACKENDS`; it is imported only when selected, so its heavy dependencies stay out of the
+other deployments.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import abstractmethod
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from meshpipe.errors import InvalidInput
+from meshpipe.runtime.backend import Backend
+from services.texture.settings import TextureSettings
+
+
+@dataclass(frozen=True)
+class TextureRequest:
+    """A mesh to paint and the RGBA object image it was made from; 0 = stage default."""
+
+    mesh_glb: bytes
+    image: Image.Image
+    texture_size: int = 0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TextureResult:
+    """The mesh with UVs and a base-colour texture, as GLB bytes."""
+
+    glb: bytes
+    texture_size: int
+    vertex_count: int
+    face_count: int
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+
+class TextureBackend(Backend):
+    """A backend that paints one mesh from its object image."""
+
+    def __init__(self, settings: TextureSettings) -> None:
+        self.settings = settings
+
+    @abstractmethod
+    def paint(self, request: TextureRequest) -> TextureResult:
+        """Textured GLB for `request.mesh_glb`, coloured from `request.image`."""
+
+    def texture_side(self, requested: int) -> int:
+        """The texture side to use: the default for 0, else a validated request."""
+        if requested == 0:
+            return self.settings.texture_size
+        lo, hi = self.settings.min_texture_size, self.settings.max_texture_size
+        if not lo <= requested <= hi:
+            raise InvalidInput(f"texture_size {requested} is out of range [{lo}, {hi}]")
+        return requested
+
+
+# backend id -> "module:Class", imported on selection.
+_BACKENDS = {
+    "embedded": "services.texture.backends.embedded:EmbeddedTextureBackend",
+    "hunyuan-paint": "services.texture.backends.hunyuan_paint:HunyuanPaintBackend",
+}
+
+
+def build_backend(settings: TextureSettings) -> TextureBackend:
+    """The backend named by `settings.backend`."""
+    target = _BACKENDS.get(settings.backend)
+    if target is None:
+        known = ", ".join(sorted(_BACKENDS))
+        raise ValueError(f"unknown texture backend {settings.backend!r}; known: {known}")
+    module_name, class_name = target.split(":")
+    backend_cls = getattr(importlib.import_module(module_name), class_name)
+    backend: TextureBackend = backend_cls(settings)
+    return backend

@@ -1,0 +1,1 @@
+"""Unit tests of the GPU lease arbiter and the scheduling policy."""

@@ -1,0 +1,1 @@
+"""Synthetic scenes built from real image data, with known masks and boxes (shared by tests)."""
