@@ -6,7 +6,7 @@ U2NET_HOME ?= $(HOME)/.u2net
 IMAGE ?= examples/coffee.jpg
 OUT ?= out
 
-.PHONY: setup demo run test unit lint proto proto-check bench clean
+.PHONY: setup setup-ml demo run test test-docker unit lint proto proto-check bench images up down clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,6 +17,14 @@ setup: $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[all,dev]"
 	$(BIN)/meshpipe weights fetch-default --dir "$(U2NET_HOME)"
 
+# + what the production backends' CPU tests need (tiny models, no hub). torch 2.13.0 is the
+# CPU build on this project's machines; hy3dgen must come without its own requirements.
+setup-ml: setup
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet torchvision==0.28.0 --no-deps
+	$(BIN)/pip install --quiet -e ".[all,production,dev]"
+	$(BIN)/pip install --quiet hy3dgen==2.0.2 --no-deps
+
 # The main job on the embedded default: no GPU, no model hub.
 demo: setup run
 
@@ -24,8 +32,12 @@ run:
 	$(BIN)/meshpipe run $(IMAGE) --out $(OUT)
 
 # Lint, type-check, stale-stub check, then the whole test suite.
-test: setup lint proto-check
+test: setup-ml lint proto-check
 	$(BIN)/python -m pytest -q
+
+# The container proof (needs root: installs docker.io, starts and stops dockerd itself).
+test-docker: setup
+	bash scripts/ci_docker.sh
 
 unit:
 	$(BIN)/python -m pytest -q tests/unit
@@ -43,6 +55,15 @@ proto-check:
 
 bench:
 	$(BIN)/python benchmarks/pipeline_overhead.py
+
+images: setup
+	bash deploy/docker/build-images.sh
+
+up:
+	$(BIN)/meshpipe up
+
+down:
+	$(BIN)/meshpipe down
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -167,6 +167,7 @@ def write(rows: list[Row], args: argparse.Namespace, device: torch.device) -> Pa
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "repeat": args.repeat,
+        "load_avg_1m_after": round(os.getloadavg()[0], 2),  # shared machines: read with care
     }
     stem.with_suffix(".json").write_text(
         json.dumps({"env": env, "rows": [asdict(r) for r in rows]}, indent=2)

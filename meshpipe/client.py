@@ -73,6 +73,7 @@ class MeshpipeClient:
         self._stub = orchestrator_pb2_grpc.OrchestratorStub(self._channel)
 
     def close(self) -> None:
+        """Close the channel."""
         self._channel.close()
 
     def __enter__(self) -> MeshpipeClient:

@@ -181,6 +181,9 @@ def locate(spec: WeightsSpec) -> WeightsStatus:
     if best is not None:
         return best
     expected = spec.candidates()[0]
+    if spec.layout == "hf-cache" and not Path(spec.repo_id).expanduser().is_absolute():
+        cache = Path(spec.models_dir).expanduser()
+        expected = cache / f"models--{spec.repo_id.replace('/', '--')}" / "snapshots" / "<revision>"
     return WeightsStatus(spec, expected, spec.missing(expected))
 
 
@@ -277,6 +280,7 @@ PRODUCTION_BACKENDS: dict[str, tuple[str, str]] = {
     "detector": ("qwen-vl", "services.detector.backends.qwen_vl:weights_specs"),
     "matting": ("birefnet", "services.matting.backends.birefnet:weights_specs"),
     "shape": ("hunyuan3d", "services.shape.backends.hunyuan:weights_specs"),
+    "texture": ("hunyuan-paint", "services.texture.backends.hunyuan_paint:weights_specs"),
 }
 
 

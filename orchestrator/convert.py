@@ -68,20 +68,24 @@ def job_request_from_pb(request: pb.SubmitJobRequest) -> JobRequest:
 
 
 def state_to_pb(state: JobState) -> pb.JobState:
+    """A job state as its enum value."""
     return _STATE_TO_PB[state]
 
 
 def box_to_pb(box: Box) -> common_pb2.Box:
+    """A box as a Box message."""
     return common_pb2.Box(x1=box.x1, y1=box.y1, x2=box.x2, y2=box.y2)
 
 
 def backend_to_pb(backend: BackendRef) -> common_pb2.BackendInfo:
+    """A backend reference as a BackendInfo message."""
     return common_pb2.BackendInfo(
         backend=backend.backend, weights=backend.weights, device=backend.device
     )
 
 
 def report_to_pb(report: StageReport) -> common_pb2.StageReport:
+    """A stage report as a StageReport message."""
     return common_pb2.StageReport(
         backend=backend_to_pb(report.backend),
         inference_seconds=report.inference_seconds,
@@ -92,6 +96,7 @@ def report_to_pb(report: StageReport) -> common_pb2.StageReport:
 
 
 def stage_run_to_pb(run: StageRun) -> pb.StageRun:
+    """A stage run as a StageRun message."""
     return pb.StageRun(
         stage=_STAGE_TO_PB[run.stage],
         backend=backend_to_pb(run.report.backend),
@@ -101,15 +106,18 @@ def stage_run_to_pb(run: StageRun) -> pb.StageRun:
 
 
 def artifact_to_pb(artifact: Artifact) -> pb.Artifact:
+    """An artifact as an Artifact message."""
     return pb.Artifact(**artifact.model_dump())
 
 
 def summary_to_pb(summary: JobSummary) -> pb.JobSummary:
+    """A job summary as a JobSummary message."""
     fields = summary.model_dump(exclude={"state"})
     return pb.JobSummary(state=state_to_pb(summary.state), **fields)
 
 
 def detections_to_pb(d: Detections) -> pb.Detections:
+    """The detector's answer as a Detections message."""
     return pb.Detections(
         objects=[
             pb.DetectedObject(
@@ -120,10 +128,13 @@ def detections_to_pb(d: Detections) -> pb.Detections:
         category_filtering_applied=d.category_filtering_applied,
         notices=d.notices,
         backend=backend_to_pb(d.backend),
+        seconds=d.seconds,
+        report=report_to_pb(d.report),
     )
 
 
 def result_to_pb(r: ObjectResult) -> pb.ObjectResult:
+    """An object result as an ObjectResult message."""
     return pb.ObjectResult(
         object_index=r.index,
         label=r.label,
@@ -136,6 +147,7 @@ def result_to_pb(r: ObjectResult) -> pb.ObjectResult:
 
 
 def error_to_pb(e: ObjectError) -> pb.ObjectError:
+    """An object error as an ObjectError message."""
     return pb.ObjectError(
         object_index=e.index, stage=_STAGE_TO_PB[e.stage], code=e.code, message=e.message
     )

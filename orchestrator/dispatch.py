@@ -63,9 +63,11 @@ class StageQueue:
 
     @property
     def depth(self) -> int:
+        """Calls waiting in the queue."""
         return self._queue.qsize()
 
     async def run(self, job_id: str, call: Call) -> Any:
+        """Queue `call` (ResourceExhausted when the queue is full) and await its result."""
         if self._queue.qsize() >= self.max_queue:
             raise ResourceExhausted(
                 f"{self.stage.value} queue is full ({self.max_queue} calls waiting)"
@@ -115,6 +117,7 @@ class StageQueue:
         self._metrics.stage_in_flight.labels(self.stage.value).set(self.in_flight)
 
     async def close(self) -> None:
+        """Stop the workers and cancel what is still queued."""
         for worker in self._workers:
             worker.cancel()
         for worker in self._workers:
@@ -137,8 +140,10 @@ class FifoDispatcher:
         self.queues = {s: StageQueue(s, concurrency[s], max_queue, metrics) for s in Stage}
 
     async def run(self, stage: Stage, job_id: str, call: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run `call` through the stage's queue."""
         result: T = await self.queues[stage].run(job_id, call)
         return result
 
     async def close(self) -> None:
+        """Stop every stage's workers."""
         await asyncio.gather(*(q.close() for q in self.queues.values()))

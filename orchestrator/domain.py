@@ -55,10 +55,12 @@ class Box(BaseModel):
 
     @property
     def width(self) -> float:
+        """Width in pixels."""
         return self.x2 - self.x1
 
     @property
     def height(self) -> float:
+        """Height in pixels."""
         return self.y2 - self.y1
 
 
@@ -140,6 +142,8 @@ class Detections(BaseModel):
     category_filtering_applied: bool = False
     notices: list[str] = Field(default_factory=list)
     backend: BackendRef = Field(default_factory=BackendRef)
+    seconds: float = 0.0
+    report: StageReport = Field(default_factory=StageReport)
 
 
 class ObjectFailure(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from meshpipe.errors import Unavailable
 from orchestrator.events import JobDone, JobEvent, Payload
 
 Persist = Callable[[JobEvent], Awaitable[None]]
@@ -22,6 +23,7 @@ class EventLog:
         self._persist = persist
         self._events: list[JobEvent] = list(history or [])
         self._changed = asyncio.Event()
+        self._closed = False
 
     @property
     def events(self) -> list[JobEvent]:
@@ -44,6 +46,11 @@ class EventLog:
         await self._persist(event)
         return event
 
+    def close(self) -> None:
+        """The process is stopping before the job ended: followers get Unavailable."""
+        self._closed = True
+        self._changed.set()
+
     async def follow(self, from_sequence: int = 0) -> AsyncIterator[JobEvent]:
         """Replay from `from_sequence`, then yield new events until the job's last one."""
         position = from_sequence
@@ -56,4 +63,9 @@ class EventLog:
                     return
             if self.done:
                 return
+            if self._closed:
+                raise Unavailable(
+                    f"orchestrator is stopping; job {self.job_id} resumes when it is back: "
+                    f"re-attach with WatchJob(from_sequence={position})"
+                )
             await self._changed.wait()

@@ -46,6 +46,7 @@ class ActiveJob:
 
     @property
     def job_id(self) -> str:
+        """The job's id."""
         return self.record.job_id
 
     async def commit(self, step: Coroutine[Any, Any, T]) -> T:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from meshpipe.errors import MeshpipeError, NotFound, ResourceExhausted, to_status
+from meshpipe.errors import MeshpipeError, NotFound, ResourceExhausted, Unavailable, to_status
 from orchestrator.artifacts import ArtifactStore
 from orchestrator.domain import (
     JobRecord,
@@ -31,7 +31,7 @@ from orchestrator.pipeline import JobFailed, JobPipeline
 from orchestrator.quality import apply_quality
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.store import JobStore
-from orchestrator.validation import validate_image, validate_request
+from orchestrator.validation import ValidImage, validate_image, validate_request
 
 log = logging.getLogger(__name__)
 MAX_ARTIFACT_ID_CHARS = 512
@@ -67,6 +67,7 @@ class JobManager:
         self._jobs: dict[str, ActiveJob] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._admitting = 0
+        self._draining = False
         self._running = asyncio.Semaphore(settings.max_running_jobs)
 
     # ----------------------------------------------------------------- submission
@@ -81,6 +82,8 @@ class JobManager:
         return job
 
     async def _accept(self, request: JobRequest) -> ActiveJob:
+        if self._draining:
+            raise Unavailable("orchestrator is shutting down; submit to another replica or retry")
         limits = self._settings.limits
         request.options = apply_quality(request.options, request.options.quality)
         validate_request(request, limits)
@@ -91,20 +94,17 @@ class JobManager:
         self._admitting += 1
         try:
             valid = await asyncio.to_thread(validate_image, request.image, limits)
-            record = await self._create(request, valid.extension, *valid.image.size)
+            # Shielded: once stored, a job starts even if its client went away meanwhile.
+            admission = asyncio.ensure_future(self._admit(request, valid))
+            return await asyncio.shield(admission)
         finally:
             self._admitting -= 1
-        job = ActiveJob(
-            record,
-            [],
-            EventLog(record.job_id, self._store.append_event),
-            self._store,
-            self._artifacts,
-        )
-        seed = record.options.seed
-        await job.emit(
-            JobAccepted(image_width=record.image_width, image_height=record.image_height, seed=seed)
-        )
+
+    async def _admit(self, request: JobRequest, valid: ValidImage) -> ActiveJob:
+        record = await self._create(request, valid.extension, *valid.image.size)
+        job_log = EventLog(record.job_id, self._store.append_event)
+        job = ActiveJob(record, [], job_log, self._store, self._artifacts)
+        await job.emit(_accepted(record))
         self._start(job)
         return job
 
@@ -195,11 +195,12 @@ class JobManager:
         r.manifest = await job.write("manifest.json", data, "manifest", replace=True)
         await job.save()
         total = r.finished_at - r.created_at
-        await job.emit(JobDone(summary=JobSummary.of(r), manifest=r.manifest, total_seconds=total))
         self._metrics.jobs.labels(state.value).inc()
         self._metrics.job_seconds.labels(state.value).observe(total)
         for obj in objects:
             self._metrics.objects.labels(obj.status.value).inc()
+        self._publish()
+        await job.emit(JobDone(summary=JobSummary.of(r), manifest=r.manifest, total_seconds=total))
         log.info("job %s %s in %.1fs", r.job_id, state.value, total)
 
     def _publish(self) -> None:
@@ -278,14 +279,37 @@ class JobManager:
             objects = await self._store.objects(record.job_id)
             record.state = JobState.QUEUED
             job_log = EventLog(record.job_id, self._store.append_event, events)
-            self._start(ActiveJob(record, objects, job_log, self._store, self._artifacts))
+            job = ActiveJob(record, objects, job_log, self._store, self._artifacts)
+            if not events:  # the process died between storing the job and announcing it
+                await job.emit(_accepted(record))
+            self._start(job)
             log.info("job %s resumed (%d events so far)", record.job_id, len(events))
         return len(records)
 
+    async def drain(self, grace_seconds: float) -> None:
+        """Refuse new jobs and give the running ones up to `grace_seconds` to finish."""
+        self._draining = True
+        tasks = list(self._tasks.values())
+        if tasks and grace_seconds > 0:
+            log.info("waiting up to %.0fs for %d job(s) to finish", grace_seconds, len(tasks))
+            await asyncio.wait(tasks, timeout=grace_seconds)
+
     async def close(self) -> None:
-        """Stop every job without finishing it (they resume at the next start)."""
+        """Stop every unfinished job without finishing it (it resumes at the next start);
+        the streams following it end with UNAVAILABLE."""
+        self._draining = True
         jobs, tasks = list(self._jobs.values()), list(self._tasks.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.gather(*(job.drain() for job in jobs))
+        for job in jobs:
+            job.log.close()
+        if jobs:
+            log.info("%d unfinished job(s) left to resume at the next start", len(jobs))
+
+
+def _accepted(record: JobRecord) -> JobAccepted:
+    return JobAccepted(
+        image_width=record.image_width, image_height=record.image_height, seed=record.options.seed
+    )

@@ -33,6 +33,9 @@ def build_manifest(job: JobRecord, objects: list[ObjectRecord]) -> dict[str, Any
         if detections is None
         else {
             "backend": detections.backend.model_dump(mode="json"),
+            "seconds": detections.seconds,
+            "inference_seconds": detections.report.inference_seconds,
+            "load_wait_seconds": detections.report.load_wait_seconds,
             "category_filtering_applied": detections.category_filtering_applied,
             "notices": detections.notices,
         },

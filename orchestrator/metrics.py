@@ -15,7 +15,15 @@ class OrchestratorMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        r = self.registry
+        self._declare_job_metrics(self.registry)
+        self._declare_stage_metrics(self.registry)
+        for stage in Stage:
+            self.stage_queue_depth.labels(stage.value).set(0)
+            self.stage_in_flight.labels(stage.value).set(0)
+        for state in (JobState.QUEUED, JobState.RUNNING):
+            self.jobs_in_progress.labels(state.value).set(0)
+
+    def _declare_job_metrics(self, r: CollectorRegistry) -> None:
         self.submissions = Counter(
             "meshpipe_orchestrator_submissions",
             "SubmitJob calls by outcome (OK, INVALID_ARGUMENT, RESOURCE_EXHAUSTED, ...).",
@@ -47,6 +55,8 @@ class OrchestratorMetrics:
             ["state"],
             registry=r,
         )
+
+    def _declare_stage_metrics(self, r: CollectorRegistry) -> None:
         self.stage_seconds = Histogram(
             "meshpipe_orchestrator_stage_seconds",
             "Stage call latency seen by the orchestrator (transfer included, queueing not), "
@@ -80,8 +90,3 @@ class OrchestratorMetrics:
             ["stage"],
             registry=r,
         )
-        for stage in Stage:
-            self.stage_queue_depth.labels(stage.value).set(0)
-            self.stage_in_flight.labels(stage.value).set(0)
-        for state in (JobState.QUEUED, JobState.RUNNING):
-            self.jobs_in_progress.labels(state.value).set(0)

@@ -62,6 +62,7 @@ class JobPipeline:
 
     async def _detect(self, job: ActiveJob, image: bytes) -> None:
         r, o = job.record, job.record.options
+        t0 = time.monotonic()
         try:
             out = await self._dispatcher.run(
                 Stage.DETECTOR,
@@ -87,18 +88,19 @@ class JobPipeline:
             category_filtering_applied=out.category_filtering_applied,
             notices=notices,
             backend=out.report.backend,
+            seconds=time.monotonic() - t0,
+            report=out.report,
         )
         r.objects_total = len(detected)
-        await job.commit(self._keep_detections(job, detected))
+        await job.commit(self._keep_detections(job, r.detections))
         if not detected:
             raise JobFailed(f"the detector found no object for the prompt {r.prompt!r}")
 
-    async def _keep_detections(self, job: ActiveJob, detected: list[DetectedObject]) -> None:
-        for d in detected:
+    async def _keep_detections(self, job: ActiveJob, detections: Detections) -> None:
+        for d in detections.objects:
             await job.save_object(self._new_object(job, d))
         await job.save()
-        if job.record.detections is not None:
-            await job.emit(DetectionsFound(detections=job.record.detections))
+        await job.emit(DetectionsFound(detections=detections))
 
     def _new_object(self, job: ActiveJob, d: DetectedObject) -> ObjectRecord:
         r = job.record

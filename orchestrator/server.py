@@ -117,7 +117,9 @@ async def serve(settings: OrchestratorSettings) -> None:
     await stop.wait()
     log.info("orchestrator: draining (grace %.1fs)", settings.grace_seconds)
     await health_servicer.enter_graceful_shutdown()
-    await server.stop(settings.grace_seconds)
+    await app.jobs.drain(settings.grace_seconds)
+    await app.jobs.close()  # what did not finish resumes at the next start
+    await server.stop(1.0)
     await app.close()
     if metrics_server:
         metrics_server.close()

@@ -25,6 +25,7 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServicer):
     async def SubmitJob(
         self, request: pb.SubmitJobRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.JobEvent]:
+        """Validate and start a job, then stream its events."""
         # The job runs on its own task: a client that goes away does not cancel it.
         job = await self.jobs.submit(convert.job_request_from_pb(request))
         async for event in self.jobs.watch(job.job_id):
@@ -33,12 +34,14 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServicer):
     async def WatchJob(
         self, request: pb.WatchJobRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.JobEvent]:
+        """Replay a job's events, then follow it."""
         async for event in self.jobs.watch(request.job_id, request.from_sequence):
             yield convert.event_to_pb(event)
 
     async def GetJob(
         self, request: pb.GetJobRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetJobResponse:
+        """A job's summary, results and errors."""
         view = await self.jobs.get(request.job_id)
         return pb.GetJobResponse(
             summary=convert.summary_to_pb(view.summary),
@@ -49,12 +52,14 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServicer):
     async def CancelJob(
         self, request: pb.CancelJobRequest, context: grpc.aio.ServicerContext
     ) -> pb.CancelJobResponse:
+        """Cancel a job; its state afterwards."""
         state = await self.jobs.cancel(request.job_id)
         return pb.CancelJobResponse(state=convert.state_to_pb(state))
 
     async def ListJobs(
         self, request: pb.ListJobsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListJobsResponse:
+        """Jobs, newest first."""
         limit = min(request.limit or DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT)
         summaries = await self.jobs.list(limit)
         return pb.ListJobsResponse(jobs=[convert.summary_to_pb(s) for s in summaries])
@@ -62,6 +67,7 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServicer):
     async def DownloadArtifact(
         self, request: pb.DownloadArtifactRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.ArtifactChunk]:
+        """An artifact in chunks of at most 1 MiB."""
         path = await self.jobs.artifact_path(request.artifact_id)
         async for offset, data, total in stream_chunks(path):
             yield pb.ArtifactChunk(data=data, offset=offset, total_size=total)

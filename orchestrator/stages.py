@@ -42,6 +42,8 @@ class Found:
 
 @dataclass(frozen=True)
 class DetectOutput:
+    """The detector's answer."""
+
     found: list[Found]
     category_filtering_applied: bool
     notices: list[str]
@@ -50,6 +52,8 @@ class DetectOutput:
 
 @dataclass(frozen=True)
 class MatteOutput:
+    """The matting stage's answer."""
+
     rgba_png: bytes
     foreground_fraction: float
     report: StageReport
@@ -57,6 +61,8 @@ class MatteOutput:
 
 @dataclass(frozen=True)
 class ShapeOutput:
+    """The shape stage's answer."""
+
     mesh_glb: bytes
     vertex_count: int
     face_count: int
@@ -65,6 +71,8 @@ class ShapeOutput:
 
 @dataclass(frozen=True)
 class TextureOutput:
+    """The texture stage's answer."""
+
     textured_glb: bytes
     texture_size: int
     report: StageReport
@@ -92,7 +100,12 @@ class StageClients:
     def __init__(self, settings: OrchestratorSettings, metrics: OrchestratorMetrics) -> None:
         self._settings = settings
         self._metrics = metrics
-        options = grpc_options(settings.max_message_bytes)
+        # round_robin: with a `dns:///stage:port` address over a headless Service, calls are
+        # spread over every stage replica (pick_first would pin one pod).
+        options = [
+            *grpc_options(settings.max_message_bytes),
+            ("grpc.lb_policy_name", "round_robin"),
+        ]
         self._channels = {
             stage: grpc.aio.insecure_channel(
                 settings.endpoint(stage.value).address, options=options
@@ -113,6 +126,7 @@ class StageClients:
     async def detect(
         self, image: bytes, prompt: str, max_objects: int, min_area: float, nms_iou: float
     ) -> DetectOutput:
+        """One Detector.Detect call."""
         request = stage_pb2.DetectRequest(
             image=image,
             prompt=prompt,
@@ -129,6 +143,7 @@ class StageClients:
         )
 
     async def matte(self, crop_png: bytes) -> MatteOutput:
+        """One Matting.Matte call on a crop (PNG)."""
         request = stage_pb2.MatteRequest(image=crop_png)
         r = await self._invoke(Stage.MATTING, self._matting.Matte, request)
         return MatteOutput(r.rgba_png, r.foreground_fraction, report_from_pb(r.report))
@@ -136,6 +151,7 @@ class StageClients:
     async def shape(
         self, rgba_png: bytes, seed: int, steps: int, octree_resolution: int, guidance: float
     ) -> ShapeOutput:
+        """One Shape.GenerateShape call on an RGBA object image (PNG)."""
         request = stage_pb2.GenerateShapeRequest(
             rgba_png=rgba_png,
             seed=seed,
@@ -149,6 +165,7 @@ class StageClients:
     async def texture(
         self, mesh_glb: bytes, rgba_png: bytes, texture_size: int, seed: int
     ) -> TextureOutput:
+        """One Texture.PaintTexture call."""
         request = stage_pb2.PaintTextureRequest(
             mesh_glb=mesh_glb, rgba_png=rgba_png, texture_size=texture_size, seed=seed
         )

@@ -5,10 +5,11 @@
 * The wheelhouse (a cache, default ~/.cache/meshpipe-deploy/wheelhouse) holds every
   third-party wheel of `meshpipe[all]`. It is completed from the package index only when an
   offline resolution fails and --offline is not given, so a warm cache never needs a network.
-* The context gets `meshpipe/` (a fresh wheel of this tree), `deps/` (the third-party wheels
-  the services need, hard-linked from the wheelhouse) and `requirements/<service>.txt` (the
-  pinned closure of `meshpipe[<service>]` without meshpipe itself), so that an image build
-  installs its dependencies in one cached layer and the project in a second, small one.
+* The context gets `meshpipe/` (a fresh wheel of this tree), `deps/<service>/` (the
+  third-party wheels of `meshpipe[<service>]`, hard-linked from the wheelhouse) and
+  `requirements/<service>.txt` (their pinned list), so that an image build installs its
+  dependencies in one layer that stays cached until that service's dependencies change,
+  and the project in a second, small one.
 
 Wheels are built for the interpreter running this script: it must be the base image's
 Python version (build-images.sh checks that).
@@ -32,9 +33,14 @@ log = logging.getLogger("wheelhouse")
 
 
 def pip(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run this interpreter's pip quietly; raise with pip's output on failure."""
+    """Run this interpreter's pip quietly; raise with pip's output on failure.
+
+    SOURCE_DATE_EPOCH makes the project wheel reproducible: an unchanged tree gives the
+    same bytes, so Docker's layer cache skips the project layer too.
+    """
     cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "315532800")}
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[2:5])} ... failed:\n{proc.stdout}{proc.stderr}")
     return proc
@@ -44,6 +50,10 @@ def build_project_wheel(out: Path) -> Path:
     """A wheel of this working tree (no build isolation: works without an index)."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
+    # setuptools stages files in build/lib and never prunes it: start clean, or modules
+    # deleted from the tree would still ship.
+    for staged in (*REPO.glob("build/lib*"), *REPO.glob("build/bdist*")):
+        shutil.rmtree(staged, ignore_errors=True)
     pip("wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(out), str(REPO))
     return next(out.glob("meshpipe-*.whl"))
 
@@ -120,8 +130,9 @@ def prepare_context(context: Path, wheelhouse: Path, offline: bool) -> None:
         pins = closure(service, wheelhouse, project_wheel)
         lines = [f"{name}=={version}\n" for name, version in sorted(pins.items())]
         (reqs / f"{service}.txt").write_text("".join(lines))
+        (deps / service).mkdir()
         for wheel in wheel_files(wheelhouse, pins):
-            link_or_copy(wheel, deps / wheel.name)
+            link_or_copy(wheel, deps / service / wheel.name)
         log.info("%s: %d dependencies", service, len(pins))
 
 

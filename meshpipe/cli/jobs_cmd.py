@@ -13,6 +13,7 @@ from meshpipe.v1 import orchestrator_pb2 as pb
 
 
 def register(sub: Any) -> None:
+    """Add `meshpipe jobs` to the parser."""
     p = sub.add_parser("jobs", help="list, inspect, watch or cancel jobs")
     jsub = p.add_subparsers(dest="jobs_command", required=True)
     ls = jsub.add_parser("list", help="jobs, newest first")
@@ -34,6 +35,7 @@ def _state(state: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run one `jobs` sub-command."""
     try:
         with MeshpipeClient(args.address) as client:
             return int(_COMMANDS[args.jobs_command](client, args))

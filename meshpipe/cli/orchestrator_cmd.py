@@ -11,6 +11,7 @@ from meshpipe.runtime.registry import STAGES
 
 
 def register(sub: Any) -> None:
+    """Add `meshpipe orchestrator` to the parser."""
     p = sub.add_parser("orchestrator", help="serve the orchestrator (jobs API)")
     for stage in STAGES:
         p.add_argument(f"--{stage}", metavar="ADDR", help=f"{stage} stage address host:port")
@@ -26,6 +27,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Serve the orchestrator until SIGTERM/SIGINT."""
     from orchestrator.server import serve
     from orchestrator.settings import OrchestratorSettings
 

@@ -4,9 +4,11 @@ are, stop everything. Exit 0 when every object succeeded, non-zero with a one-li
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from meshpipe.cli.submit_cmd import (
@@ -23,6 +25,7 @@ from meshpipe.launcher.local import LaunchError, LocalSystem
 
 
 def register(sub: Any) -> None:
+    """Add `meshpipe run` to the parser."""
     p = sub.add_parser("run", help="run the whole pipeline on one photo (starts everything)")
     p.add_argument("image", type=Path, help="photo (PNG, JPEG or WebP)")
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
@@ -34,16 +37,30 @@ def register(sub: Any) -> None:
 
 
 def default_run_dir() -> Path:
+    """runs/<local time>: where a run's process logs go by default."""
     return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def interrupt_on_signals() -> None:
+    """SIGINT and SIGTERM raise KeyboardInterrupt, so that the children are stopped in order
+    (even when SIGINT was inherited as ignored, e.g. from a background shell job)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupt)
+
+
 def run(args: argparse.Namespace) -> int:
+    """Run one photo through a freshly started local system."""
     try:
         image = read_image(args.image)
     except MeshpipeError as exc:
         return fail(exc)
     run_dir = args.run_dir or default_run_dir()
     print(f"starting meshpipe (logs in {run_dir}) ...", flush=True)
+    interrupt_on_signals()
     try:
         with LocalSystem(run_dir, args.out) as system:
             return _submit(system, image, args)

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from meshpipe.cli.run_cmd import default_run_dir
+from meshpipe.cli.run_cmd import default_run_dir, interrupt_on_signals
 from meshpipe.cli.submit_cmd import fail
 from meshpipe.launcher.local import LaunchError, LocalSystem
 
 
 def register(sub: Any) -> None:
+    """Add `meshpipe serve` to the parser."""
     p = sub.add_parser("serve", help="start every service locally and keep them running")
     p.add_argument("--port", type=int, default=50051, help="orchestrator gRPC port (0 = free)")
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
@@ -25,12 +24,9 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def run(args: argparse.Namespace) -> int:
-    signal.signal(signal.SIGTERM, _interrupt)
+    """Start everything and keep it running until interrupted."""
+    interrupt_on_signals()
     run_dir = args.run_dir or default_run_dir()
     system = LocalSystem(run_dir, args.out, orchestrator_port=args.port)
     print(f"starting meshpipe (logs in {run_dir}) ...", flush=True)

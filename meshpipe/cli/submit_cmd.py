@@ -23,6 +23,7 @@ DEFAULT_ADDRESS = "127.0.0.1:50051"
 
 
 def register(sub: Any) -> None:
+    """Add `meshpipe submit` to the parser."""
     p = sub.add_parser("submit", help="submit a photo to a running orchestrator")
     p.add_argument("image", type=Path, help="photo (PNG, JPEG or WebP)")
     p.add_argument("--address", default=DEFAULT_ADDRESS, help="orchestrator host:port")
@@ -44,6 +45,7 @@ def add_job_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def options_from_args(args: argparse.Namespace) -> pb.JobOptions:
+    """JobOptions from the job flags."""
     return job_options(
         texture=not args.no_texture,
         seed=args.seed,
@@ -152,6 +154,7 @@ def download_all(client: MeshpipeClient, done: pb.JobEvent, target: Path) -> int
 
 
 def run(args: argparse.Namespace) -> int:
+    """Submit a photo and follow the job; optionally download its artifacts."""
     try:
         image = read_image(args.image)
         with MeshpipeClient(args.address) as client:

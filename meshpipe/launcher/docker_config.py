@@ -73,13 +73,17 @@ class LaunchConfig:
 
 
 def host_metrics_port(config: LaunchConfig, service: str) -> int | None:
-    """Host port publishing a service's /metrics (None = not published, 0 = any free)."""
+    """Host port publishing a service's /metrics (None = not published, 0 = any free).
+
+    The base port stands for the orchestrator's default metrics port; every other service
+    keeps its default's distance from it (base 9100: 9100-9104 and 9110, as the defaults).
+    """
     if config.metrics_base_port is None:
         return None
     if config.metrics_base_port == 0:
         return 0
-    offset = {"orchestrator": 0, "detector": 1, "matting": 2, "shape": 3, "texture": 4}
-    return config.metrics_base_port + offset.get(service, 10)
+    offset = service_def(service).metrics_port - service_def("orchestrator").metrics_port
+    return config.metrics_base_port + offset
 
 
 def published_ports(config: LaunchConfig, svc: ServiceDef) -> dict[str, tuple[str, int | None]]:

@@ -81,6 +81,7 @@ class DockerLauncher:
     def up(self, timeout: float = 180.0) -> list[ServiceStatus]:
         """Create what is missing, replace what changed, wait until everything is healthy."""
         images = self._image_ids()
+        self._remove_orphans()
         self._ensure_network()
         self._ensure_volume()
         groups = [["arbiter"], list(STAGES), ["orchestrator"]]
@@ -111,16 +112,21 @@ class DockerLauncher:
             )
         return ids
 
+    def _remove_orphans(self) -> None:
+        """Containers of the project for services no longer wanted (e.g. --no-arbiter)."""
+        for c in self.containers():
+            if c.labels.get(LABEL_SERVICE) not in self.config.services:
+                log.info("%s: removing (no longer part of the deployment)", c.name)
+                c.remove(force=True)
+
     def _ensure_network(self) -> None:
         name = self.config.network
-        found = self.client.networks.list(names=[name])
-        if any(n.name == name for n in found):
-            net = next(n for n in found if n.name == name)
-            if net.attrs.get("Labels", {}).get(LABEL_PROJECT) != self.config.project:
-                raise LauncherError(f"network {name} exists but was not created by meshpipe")
-            return
-        self.client.networks.create(name, driver="bridge", labels=self.config.labels())
-        log.info("created network %s", name)
+        found = [n for n in self.client.networks.list(names=[name]) if n.name == name]
+        if not found:
+            self.client.networks.create(name, driver="bridge", labels=self.config.labels())
+            log.info("created network %s", name)
+        elif (found[0].attrs.get("Labels") or {}).get(LABEL_PROJECT) != self.config.project:
+            raise LauncherError(f"network {name} exists but was not created by meshpipe")
 
     def _ensure_volume(self) -> None:
         from docker.errors import NotFound

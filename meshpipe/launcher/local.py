@@ -2,7 +2,8 @@
 
 Each child binds port 0 and reports its ports in a ready file; the launcher waits for the
 ready file and gRPC health, keeps every child's log in `<run_dir>/<name>.log`, and stops
-everything (orchestrator first) with SIGTERM, then SIGKILL after a grace period.
+everything (orchestrator first) with SIGTERM, then SIGKILL after a grace period. The
+machine's cores are divided among the four stage processes' numeric thread pools.
 
     with LocalSystem(Path("runs/now"), Path("out")) as system:
         client = MeshpipeClient(system.orchestrator_address)
@@ -11,6 +12,7 @@ everything (orchestrator first) with SIGTERM, then SIGKILL after a grace period.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -29,6 +31,24 @@ from meshpipe.runtime.registry import STAGES
 
 log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
+# Thread pools of the numeric libraries the stages use (OpenMP, OpenBLAS, MKL, numexpr, numba).
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
+
+
+def thread_env(threads: int, environ: Mapping[str, str]) -> dict[str, str]:
+    """Thread-pool sizes for a stage process, except those the environment already sets.
+
+    Without them, every stage process sizes its pools to all the machine's cores, and idle
+    pools of one stage spin while the next stage computes (measured on 2 cores: a job's
+    wall time 1.54 s -> 1.30 s with 1 thread per stage, embedded backends, coffee photo).
+    """
+    return {name: str(threads) for name in THREAD_VARIABLES if name not in environ}
 
 
 @dataclass
@@ -40,7 +60,8 @@ class LocalSystem:
     orchestrator_port: int = 0
     orchestrator_args: Sequence[str] = ()
     env: Mapping[str, str] = field(default_factory=dict)
-    stage_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    child_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    threads_per_stage: int = field(default_factory=lambda: max(1, (os.cpu_count() or 1) // 4))
     startup_timeout: float = 180.0
     grace: float = 15.0
     python: str = sys.executable
@@ -50,6 +71,7 @@ class LocalSystem:
 
     @property
     def orchestrator_address(self) -> str:
+        """host:port of the orchestrator (once started)."""
         return self.addresses["orchestrator"]
 
     def start(self) -> LocalSystem:
@@ -59,10 +81,10 @@ class LocalSystem:
         t0 = time.monotonic()
         try:
             for stage in STAGES:
-                self._spawn(stage, ["stage", stage, "--port", "0", "--metrics-port", "0"])
+                self._spawn(stage, self._args(stage, 0))
             for stage in STAGES:
                 self._await(stage)
-            self._spawn("orchestrator", self._orchestrator_argv())
+            self._spawn("orchestrator", self._args("orchestrator", self.orchestrator_port))
             self._await("orchestrator")
         except BaseException:
             self.stop()
@@ -70,16 +92,28 @@ class LocalSystem:
         log.info("meshpipe up in %.1fs: %s", time.monotonic() - t0, self.addresses)
         return self
 
-    def _orchestrator_argv(self) -> list[str]:
-        argv = ["orchestrator", "--port", str(self.orchestrator_port), "--metrics-port", "0"]
+    def _args(self, name: str, port: int) -> list[str]:
+        if name != "orchestrator":
+            return ["stage", name, "--port", str(port), "--metrics-port", "0"]
+        argv = ["orchestrator", "--port", str(port), "--metrics-port", "0"]
         argv += ["--out", str(self.output_dir)]
         for stage in STAGES:
             argv += [f"--{stage}", self.addresses[stage]]
         return argv + list(self.orchestrator_args)
 
+    def restart(self, name: str) -> None:
+        """Stop one child (SIGTERM, grace) and start it again on the same port, so that
+        clients and the orchestrator simply reconnect."""
+        stop_all([self.children[name]], self.grace)
+        port = int(self.addresses[name].rsplit(":", 1)[1])
+        self._spawn(name, self._args(name, port))
+        self._await(name)
+
     def _spawn(self, name: str, args: list[str]) -> None:
         argv = [self.python, "-m", "meshpipe.cli.main", *args]
-        env = {**self.env, **self.stage_env.get(name, {})}
+        env = {**self.env, **self.child_env.get(name, {})}
+        if name != "orchestrator":
+            env = {**thread_env(self.threads_per_stage, {**os.environ, **env}), **env}
         self.children[name] = spawn(name, argv, self.run_dir, env)
 
     def _await(self, name: str) -> None:

@@ -35,9 +35,11 @@ class ChildProcess:
 
     @property
     def pid(self) -> int:
+        """The child's process id."""
         return self.popen.pid
 
     def alive(self) -> bool:
+        """True while the child runs."""
         return self.popen.poll() is None
 
     def log_tail(self, lines: int = 5, max_chars: int = 600) -> str:
@@ -50,6 +52,7 @@ class ChildProcess:
         return tail[-max_chars:] or "(empty log)"
 
     def exited_error(self) -> LaunchError:
+        """The LaunchError describing a child that exited."""
         return LaunchError(
             f"{self.name} exited with code {self.popen.returncode}; log {self.log_path}: "
             f"{self.log_tail()}"
@@ -70,10 +73,12 @@ class ChildProcess:
         )
 
     def signal(self, sig: int) -> None:
+        """Send a signal if the child still runs."""
         if self.alive():
             self.popen.send_signal(sig)
 
     def wait_exit(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the child to exit; True if it did."""
         try:
             self.popen.wait(timeout=max(timeout, 0.0))
             return True

@@ -318,7 +318,8 @@ class ModelRunner(Generic[B]):
     async def _watch_idle(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), self._tick())
+                async with asyncio.timeout(self._tick()):
+                    await self._poke.wait()
             self._poke.clear()
             try:
                 if self._lease_lost:

@@ -7,16 +7,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class HoldOpen(_message.Message):
-    __slots__ = ("stage", "holder_id", "device_index", "pid")
+    __slots__ = ("stage", "holder_id", "device_index", "pid", "can_release_context")
     STAGE_FIELD_NUMBER: _ClassVar[int]
     HOLDER_ID_FIELD_NUMBER: _ClassVar[int]
     DEVICE_INDEX_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
+    CAN_RELEASE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
     stage: str
     holder_id: str
     device_index: int
     pid: int
-    def __init__(self, stage: _Optional[str] = ..., holder_id: _Optional[str] = ..., device_index: _Optional[int] = ..., pid: _Optional[int] = ...) -> None: ...
+    can_release_context: bool
+    def __init__(self, stage: _Optional[str] = ..., holder_id: _Optional[str] = ..., device_index: _Optional[int] = ..., pid: _Optional[int] = ..., can_release_context: _Optional[bool] = ...) -> None: ...
 
 class HoldAcquire(_message.Message):
     __slots__ = ("model_bytes", "priority", "max_wait_seconds")
@@ -113,14 +115,16 @@ class HoldDenied(_message.Message):
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., requested_bytes: _Optional[int] = ..., budget_bytes: _Optional[int] = ..., granted_bytes: _Optional[int] = ..., queue_position: _Optional[int] = ...) -> None: ...
 
 class HoldReclaim(_message.Message):
-    __slots__ = ("needed_bytes", "min_residency_seconds", "timeout_seconds")
+    __slots__ = ("needed_bytes", "min_residency_seconds", "timeout_seconds", "release_context")
     NEEDED_BYTES_FIELD_NUMBER: _ClassVar[int]
     MIN_RESIDENCY_SECONDS_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
     needed_bytes: int
     min_residency_seconds: float
     timeout_seconds: float
-    def __init__(self, needed_bytes: _Optional[int] = ..., min_residency_seconds: _Optional[float] = ..., timeout_seconds: _Optional[float] = ...) -> None: ...
+    release_context: bool
+    def __init__(self, needed_bytes: _Optional[int] = ..., min_residency_seconds: _Optional[float] = ..., timeout_seconds: _Optional[float] = ..., release_context: _Optional[bool] = ...) -> None: ...
 
 class HoldReleased(_message.Message):
     __slots__ = ("reason",)

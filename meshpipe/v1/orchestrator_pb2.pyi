@@ -117,16 +117,20 @@ class DetectedObject(_message.Message):
     def __init__(self, object_index: _Optional[int] = ..., label: _Optional[str] = ..., box: _Optional[_Union[_common_pb2.Box, _Mapping]] = ..., score: _Optional[float] = ...) -> None: ...
 
 class Detections(_message.Message):
-    __slots__ = ("objects", "category_filtering_applied", "notices", "backend")
+    __slots__ = ("objects", "category_filtering_applied", "notices", "backend", "seconds", "report")
     OBJECTS_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FILTERING_APPLIED_FIELD_NUMBER: _ClassVar[int]
     NOTICES_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    REPORT_FIELD_NUMBER: _ClassVar[int]
     objects: _containers.RepeatedCompositeFieldContainer[DetectedObject]
     category_filtering_applied: bool
     notices: _containers.RepeatedScalarFieldContainer[str]
     backend: _common_pb2.BackendInfo
-    def __init__(self, objects: _Optional[_Iterable[_Union[DetectedObject, _Mapping]]] = ..., category_filtering_applied: _Optional[bool] = ..., notices: _Optional[_Iterable[str]] = ..., backend: _Optional[_Union[_common_pb2.BackendInfo, _Mapping]] = ...) -> None: ...
+    seconds: float
+    report: _common_pb2.StageReport
+    def __init__(self, objects: _Optional[_Iterable[_Union[DetectedObject, _Mapping]]] = ..., category_filtering_applied: _Optional[bool] = ..., notices: _Optional[_Iterable[str]] = ..., backend: _Optional[_Union[_common_pb2.BackendInfo, _Mapping]] = ..., seconds: _Optional[float] = ..., report: _Optional[_Union[_common_pb2.StageReport, _Mapping]] = ...) -> None: ...
 
 class ObjectProgress(_message.Message):
     __slots__ = ("object_index", "stage", "finished", "seconds")

@@ -147,9 +147,11 @@ class Arbiter:
         for session in list(self._sessions.values()):
             session.close()
 
-    def connect(self, holder_id: str, stage: str, pid: int = 0) -> LeaseSession:
+    def connect(
+        self, holder_id: str, stage: str, pid: int = 0, can_release_context: bool = False
+    ) -> LeaseSession:
         """Open a holder's session (FailedPrecondition if the id already has one)."""
-        events = self.core.open(holder_id, stage, self._clock(), pid)
+        events = self.core.open(holder_id, stage, self._clock(), pid, can_release_context)
         self._dispatch(events)  # first: may end an expired session of the same id
         session = LeaseSession(self, holder_id, stage)
         self._sessions[holder_id] = session
@@ -217,7 +219,8 @@ class Arbiter:
             deadline = self.core.next_deadline(now)
             timeout = None if deadline is None else max(0.0, deadline - now)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), timeout)
+                async with asyncio.timeout(timeout):  # (wait_for may swallow a cancel on 3.11)
+                    await self._poke.wait()
             self._poke.clear()
             self._dispatch(self.core.advance(self._clock()))
 

@@ -52,6 +52,7 @@ def outgoing_pb(item: Outgoing) -> arbiter_pb2.HoldResponse | None:
                 needed_bytes=item.needed_bytes,
                 min_residency_seconds=item.min_residency_seconds,
                 timeout_seconds=item.timeout_seconds,
+                release_context=item.release_context,
             )
         )
     if isinstance(item, Released):

@@ -56,6 +56,11 @@ class _Holder:
     busy: bool = False
     device_bytes: int = 0
     reclaim_deadline: float | None = None
+    can_release_context: bool = False
+    reclaim_context: bool = False
+
+    def reclaimable(self, with_context: bool) -> int:
+        return self.model_bytes + (self.context_bytes if with_context else 0)
 
 
 @dataclass(eq=False)
@@ -108,8 +113,16 @@ class LeaseCore:
         return h.model_bytes if h else 0
 
     # ------------------------------------------------------------------ sessions
-    def open(self, holder_id: str, stage: str, now: float, pid: int = 0) -> list[Event]:
-        """Start a holder's session (one per holder id)."""
+    def open(
+        self,
+        holder_id: str,
+        stage: str,
+        now: float,
+        pid: int = 0,
+        can_release_context: bool = False,
+    ) -> list[Event]:
+        """Start a holder's session (one per holder id); `can_release_context`: the holder
+        can leave the device entirely (worker subprocess) when asked."""
         if not holder_id or not stage or len(holder_id) > 128 or len(stage) > 64:
             raise InvalidInput("holder id (1-128 chars) and stage (1-64 chars) are required")
         events = self._expire(now)
@@ -117,7 +130,14 @@ class LeaseCore:
             raise FailedPrecondition(
                 f"holder {holder_id!r} already has a session on device {self.config.device_index}"
             )
-        self._holders[holder_id] = _Holder(holder_id, stage, pid, last_seen=now, last_used=now)
+        self._holders[holder_id] = _Holder(
+            holder_id,
+            stage,
+            pid,
+            last_seen=now,
+            last_used=now,
+            can_release_context=can_release_context,
+        )
         return events + self._pump(now)
 
     def close(self, holder_id: str, now: float) -> list[Event]:
@@ -167,6 +187,7 @@ class LeaseCore:
         refusal = self._refuse_at_once(h, waiter)
         if refusal is not None:
             return [*events, refusal]
+        h.reclaim_deadline, h.reclaim_context = None, False  # a waiter is not idle
         self._queue.append(waiter)
         events += self._pump(now)
         if waiter in self._queue:
@@ -185,6 +206,7 @@ class LeaseCore:
         h.model_bytes = h.requested_bytes = 0
         h.context_bytes -= context
         h.reclaim_deadline = None
+        h.reclaim_context = False
         events.append(Released(holder_id, h.stage, "released", model, context))
         return events + self._pump(now)
 
@@ -278,7 +300,7 @@ class LeaseCore:
 
     def _order_key(self, w: _Waiter, now: float) -> tuple[int, int, float, int]:
         if now - w.enqueued_at >= self.config.aging_seconds:
-            return (1, -w.priority, w.enqueued_at, w.seq)  # aged: strict FIFO ahead of everyone
+            return (0, 0, w.enqueued_at, w.seq)  # aged: strict FIFO ahead of everyone
         return (1, -w.priority, w.enqueued_at, w.seq)
 
     def _ordered(self, now: float) -> list[_Waiter]:
@@ -363,36 +385,56 @@ class LeaseCore:
         )
 
     def _reclaim(self, shortfall: int, now: float, exclude: str | None) -> list[Event]:
-        """Ask LRU idle holders for `shortfall` bytes, counting reclaims already asked for;
-        ask nobody when even all eligible holders together could not cover it."""
-        pending = sum(h.model_bytes for h in self._holders.values() if h.reclaim_deadline)
-        shortfall -= pending
+        """Ask LRU idle holders for `shortfall` bytes, counting reclaims already asked for.
+        Models are parked first; only when that cannot cover the shortfall are holders
+        that can leave the device asked to give their contexts back too. Nobody is asked
+        when even all of that together could not cover it."""
+        shortfall -= sum(
+            h.reclaimable(h.reclaim_context) for h in self._holders.values() if h.reclaim_deadline
+        )
         if shortfall <= 0:
             return []
-        min_res = self.config.min_residency_seconds
-        eligible = sorted(
-            (
-                h
-                for h in self._holders.values()
-                if h.model_bytes
-                and h.reclaim_deadline is None
-                and not h.busy
-                and now - h.granted_at >= min_res
-                and h.holder_id != exclude
-            ),
-            key=lambda h: (h.last_used, h.granted_at, h.holder_id),
-        )
-        if sum(h.model_bytes for h in eligible) < shortfall:
+        models = self._reclaim_candidates(now, exclude, contexts=False)
+        with_context = sum(h.model_bytes for h in models) < shortfall
+        victims = self._reclaim_candidates(now, exclude, contexts=True) if with_context else models
+        if sum(h.reclaimable(with_context and h.can_release_context) for h in victims) < shortfall:
             return []
         events: list[Event] = []
-        timeout = self.config.reclaim_timeout_seconds
-        for h in eligible:
+        timeout, min_res = self.config.reclaim_timeout_seconds, self.config.min_residency_seconds
+        for h in victims:
             if shortfall <= 0:
                 break
             h.reclaim_deadline = now + timeout
-            events.append(Reclaim(h.holder_id, h.stage, shortfall, min_res, timeout))
-            shortfall -= h.model_bytes
+            h.reclaim_context = with_context and h.can_release_context
+            events.append(
+                Reclaim(h.holder_id, h.stage, shortfall, min_res, timeout, h.reclaim_context)
+            )
+            shortfall -= h.reclaimable(h.reclaim_context)
         return events
+
+    def _reclaim_candidates(self, now: float, exclude: str | None, contexts: bool) -> list[_Holder]:
+        """Idle holders that may be asked, least recently used first: models resident for
+        the minimum residency; with `contexts`, also parked holders able to leave."""
+        waiting = {w.holder_id for w in self._queue}
+        min_res = self.config.min_residency_seconds
+        out = [
+            h
+            for h in self._holders.values()
+            if h.reclaim_deadline is None
+            and not h.busy
+            and h.holder_id != exclude
+            and (
+                (h.model_bytes and now - h.granted_at >= min_res)
+                or (
+                    contexts
+                    and not h.model_bytes
+                    and h.context_bytes
+                    and h.can_release_context
+                    and h.holder_id not in waiting
+                )
+            )
+        ]
+        return sorted(out, key=lambda h: (h.last_used, h.granted_at, h.holder_id))
 
     def _expire(self, now: float) -> list[Event]:
         events: list[Event] = []

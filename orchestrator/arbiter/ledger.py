@@ -88,6 +88,7 @@ class Reclaim:
     needed_bytes: int
     min_residency_seconds: float
     timeout_seconds: float
+    release_context: bool = False
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,11 @@ class ArbiterMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        r = self.registry
+        self._ledger_metrics(self.registry)
+        self._decision_metrics(self.registry)
+        self._truth_metrics(self.registry)
+
+    def _ledger_metrics(self, r: CollectorRegistry) -> None:
         d, ds = ["device"], ["device", "stage"]
         self.budget = Gauge("meshpipe_arbiter_budget_bytes", "Lease budget.", d, registry=r)
         self.granted = Gauge(
@@ -64,6 +68,9 @@ class ArbiterMetrics:
         self.queue_depth = Gauge(
             "meshpipe_arbiter_queue_depth", "Requests waiting for a lease.", d, registry=r
         )
+
+    def _decision_metrics(self, r: CollectorRegistry) -> None:
+        ds = ["device", "stage"]
         self.wait = Histogram(
             "meshpipe_arbiter_wait_seconds",
             "Time from request to grant or denial.",
@@ -102,6 +109,9 @@ class ArbiterMetrics:
             ds,
             registry=r,
         )
+
+    def _truth_metrics(self, r: CollectorRegistry) -> None:
+        d = ["device"]
         self.device_total = Gauge(
             "meshpipe_arbiter_device_total_bytes",
             "Device memory size (NVML or simulated).",

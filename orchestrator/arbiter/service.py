@@ -37,7 +37,8 @@ class ArbiterServicer(arbiter_pb2_grpc.ArbiterServicer):
         if first is None or first.WhichOneof("kind") != "open":
             raise InvalidInput("the first message of a Hold stream must be `open`")
         arbiter = self._arbiter(first.open.device_index)
-        session = arbiter.connect(first.open.holder_id, first.open.stage, first.open.pid)
+        o = first.open
+        session = arbiter.connect(o.holder_id, o.stage, o.pid, o.can_release_context)
         reader = asyncio.create_task(_read(requests, session))
         try:
             yield opened_pb(arbiter.config, arbiter.core.budget)

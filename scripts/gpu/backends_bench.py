@@ -2,8 +2,9 @@
 the lead's GPU run; see scripts/gpu/run_backends_bench.sh for the install).
 
 Models: real architectures with RANDOM weights (scripts/gpu/random_models.py): Qwen3-VL-2B
-(detector), Hunyuan3D-DiT v2-mini and v2-0 (shape), and for matting rembg's u2net with its
-real weights (u2net.onnx) plus BiRefNet when its code folder is given. For every
+(detector), Hunyuan3D-DiT v2-mini and v2-0 (shape), and for matting rembg's u2net / u2netp
+with their real weights (whichever .onnx is in --u2net-dir) plus BiRefNet when its code
+folder is given. For every
 (backend, memory profile), a fresh `meshpipe stage` process is started and driven over
 gRPC: Describe, Load (cold load + warm-up), a first and N warm requests, park, wake, a
 request after the wake, unload. Recorded per run:
@@ -104,22 +105,30 @@ def lifecycle(stage: Any, repeats: int) -> dict[str, Any]:
 
     rec: dict[str, Any] = {"nvml_before_load_gib": stage.nvml_gib()}
     described = stage.admin.Describe(stage_pb2.DescribeRequest())
-    rec.update(backend=described.backend.backend, weights=described.backend.weights,
-               device=described.backend.device,
-               estimate_gib=described.footprint_estimate_bytes / GIB)
+    rec.update(
+        backend=described.backend.backend,
+        weights=described.backend.weights,
+        device=described.backend.device,
+        estimate_gib=described.footprint_estimate_bytes / GIB,
+    )
     rec["load_s"] = stage.admin.Load(stage_pb2.LoadRequest(), timeout=1800).seconds
     status = stage.admin.GetStatus(stage_pb2.GetStatusRequest())
-    rec.update(resident_allocated_gib=status.device_allocated_bytes / GIB,
-               resident_reserved_gib=status.device_reserved_bytes / GIB,
-               nvml_resident_gib=stage.nvml_gib())
+    rec.update(
+        resident_allocated_gib=status.device_allocated_bytes / GIB,
+        resident_reserved_gib=status.device_reserved_bytes / GIB,
+        nvml_resident_gib=stage.nvml_gib(),
+    )
     request = request_for(stage.stage)
     rec["first_s"], first = timed_call(stage, request)
     warm = [timed_call(stage, request) for _ in range(repeats)]
-    rec.update(first_inference_s=first.report.inference_seconds,
-               warm_s=statistics.median(w for w, _ in warm),
-               warm_inference_s=statistics.median(r.report.inference_seconds for _, r in warm),
-               peak_reserved_gib=max(r.report.peak_device_bytes for _, r in warm) / GIB,
-               nvml_after_requests_gib=stage.nvml_gib(), metrics=stage.metrics())
+    rec.update(
+        first_inference_s=first.report.inference_seconds,
+        warm_s=statistics.median(w for w, _ in warm),
+        warm_inference_s=statistics.median(r.report.inference_seconds for _, r in warm),
+        peak_reserved_gib=max(r.report.peak_device_bytes for _, r in warm) / GIB,
+        nvml_after_requests_gib=stage.nvml_gib(),
+        metrics=stage.metrics(),
+    )
     parked = common_pb2.MODEL_STATE_PARKED
     rec["park_s"] = stage.admin.Unload(stage_pb2.UnloadRequest(target=parked)).seconds
     rec["nvml_parked_gib"] = stage.nvml_gib()
@@ -155,9 +164,11 @@ def probe(stage_name: str) -> dict[str, float]:
     else:
         backend.generate(ShapeRequest(rgba_object(), seed=0))
     torch.cuda.synchronize()
-    return {"probe_resident_allocated_gib": resident / GIB,
-            "probe_peak_allocated_gib": torch.cuda.max_memory_allocated() / GIB,
-            "probe_peak_reserved_gib": torch.cuda.max_memory_reserved() / GIB}
+    return {
+        "probe_resident_allocated_gib": resident / GIB,
+        "probe_peak_allocated_gib": torch.cuda.max_memory_allocated() / GIB,
+        "probe_peak_reserved_gib": torch.cuda.max_memory_reserved() / GIB,
+    }
 
 
 def run_probe(case: Case, env: dict[str, str], timeout: float) -> dict[str, Any]:
@@ -172,11 +183,18 @@ def run_probe(case: Case, env: dict[str, str], timeout: float) -> dict[str, Any]
 def run_case(case: Case, profile: str, args: argparse.Namespace, logs: Path) -> dict[str, Any]:
     from stage_process import StageProcess, stage_env
 
-    values = {"device": args.device, "park_after": "0", "unload_after": "0",
-              "memory_profile": profile, **case.values}
+    values = {
+        "device": args.device,
+        "park_after": "0",
+        "unload_after": "0",
+        "memory_profile": profile,
+        **case.values,
+    }
     env = stage_env(case.stage, values)
     log = logs / f"{case.stage}-{case.label.replace(' ', '_')}-{profile}.log"
     rec: dict[str, Any] = {"stage": case.stage, "model": case.label, "profile": profile}
+    if case.stage == "shape":  # off where pymeshlab could not be carried (run script)
+        rec["postprocess"] = env.get("MESHPIPE_SHAPE_POSTPROCESS", "true")
     try:
         with StageProcess(case.stage, env, log) as stage:
             rec.update(lifecycle(stage, args.repeats))
@@ -199,9 +217,18 @@ def cases(args: argparse.Namespace, models: Path) -> list[Case]:
         qwen = models / "Qwen3-VL-2B-random"
         if not (qwen / "config.json").is_file():
             random_models.build_qwen(qwen, args.qwen_config)
-        found.append(Case("detector", "qwen3-vl-2b", {
-            "backend": "qwen-vl", "qwen_model": str(qwen),
-            "max_new_tokens": str(args.max_new_tokens)}, profiles))
+        found.append(
+            Case(
+                "detector",
+                "qwen3-vl-2b",
+                {
+                    "backend": "qwen-vl",
+                    "qwen_model": str(qwen),
+                    "max_new_tokens": str(args.max_new_tokens),
+                },
+                profiles,
+            )
+        )
     if "shape" in stages:
         hy = models / "hy3dgen"
         for variant in args.variants.split(","):
@@ -220,11 +247,12 @@ def matting_cases(args: argparse.Namespace, models: Path, profiles: list[str]) -
 
     found: list[Case] = []
     u2net_dir = Path(args.u2net_dir).expanduser()
-    if (u2net_dir / "u2net.onnx").is_file():
-        values = {"backend": "rembg", "model": "u2net", "weights_dir": str(u2net_dir)}
-        found.append(Case("matting", "rembg u2net (real weights)", values, ["none"]))
-    else:
-        say(f"matting: no u2net.onnx in {u2net_dir}; rembg case skipped")
+    for name in ("u2net", "u2netp"):
+        if (u2net_dir / f"{name}.onnx").is_file():
+            values = {"backend": "rembg", "model": name, "weights_dir": str(u2net_dir)}
+            found.append(Case("matting", f"rembg {name} (real weights)", values, ["none"]))
+        else:
+            say(f"matting: no {name}.onnx in {u2net_dir}; that rembg case is skipped")
     if args.birefnet_code:
         folder = models / "BiRefNet-random"
         if not (folder / "config.json").is_file():
@@ -235,14 +263,22 @@ def matting_cases(args: argparse.Namespace, models: Path, profiles: list[str]) -
 
 
 COLUMNS = (
-    ("model", "model", "{}"), ("profile", "profile", "{}"), ("est GiB", "estimate_gib", "{:.2f}"),
-    ("load s", "load_s", "{:.2f}"), ("resident alloc GiB", "resident_allocated_gib", "{:.2f}"),
-    ("NVML resident GiB", "nvml_resident_gib", "{:.2f}"), ("first s", "first_s", "{:.2f}"),
-    ("warm s", "warm_s", "{:.2f}"), ("peak alloc GiB", "probe_peak_allocated_gib", "{:.2f}"),
+    ("model", "model", "{}"),
+    ("profile", "profile", "{}"),
+    ("est GiB", "estimate_gib", "{:.2f}"),
+    ("load s", "load_s", "{:.2f}"),
+    ("resident alloc GiB", "resident_allocated_gib", "{:.2f}"),
+    ("NVML resident GiB", "nvml_resident_gib", "{:.2f}"),
+    ("first s", "first_s", "{:.2f}"),
+    ("warm s", "warm_s", "{:.2f}"),
+    ("peak alloc GiB", "probe_peak_allocated_gib", "{:.2f}"),
     ("peak reserved GiB", "peak_reserved_gib", "{:.2f}"),
-    ("NVML after req GiB", "nvml_after_requests_gib", "{:.2f}"), ("park s", "park_s", "{:.2f}"),
-    ("NVML parked GiB", "nvml_parked_gib", "{:.2f}"), ("wake s", "wake_s", "{:.3f}"),
-    ("after wake s", "after_wake_s", "{:.2f}"), ("unload s", "unload_s", "{:.2f}"),
+    ("NVML after req GiB", "nvml_after_requests_gib", "{:.2f}"),
+    ("park s", "park_s", "{:.2f}"),
+    ("NVML parked GiB", "nvml_parked_gib", "{:.2f}"),
+    ("wake s", "wake_s", "{:.3f}"),
+    ("after wake s", "after_wake_s", "{:.2f}"),
+    ("unload s", "unload_s", "{:.2f}"),
     ("NVML cold GiB", "nvml_cold_gib", "{:.2f}"),
 )
 
@@ -283,8 +319,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--skip-probe", action="store_true", help="no direct peak-allocated probe")
     p.add_argument("--timeout", type=float, default=1800)
     p.add_argument("--device", default="cuda", help="stage device (cpu: a smoke test only)")
-    default_out = Path(os.environ["OUT"]) / "backends_bench" if os.environ.get("OUT") else (
-        Path("benchmarks/results/backends_gpu"))
+    default_out = (
+        Path(os.environ["OUT"]) / "backends_bench"
+        if os.environ.get("OUT")
+        else (Path("benchmarks/results/backends_gpu"))
+    )
     p.add_argument("--out", type=Path, default=default_out)
     p.add_argument("--probe", help=argparse.SUPPRESS)
     return p.parse_args()
@@ -310,7 +349,7 @@ def main() -> int:
     for case in cases(args, models):
         for profile in case.profiles:
             records.append(run_case(case, profile, args, logs))
-            records[-1].update(device=device, label="real architectures, random weights")
+            records[-1].update(machine=device, label="real architectures, random weights")
             say(table_row(records[-1]))
             save(records, args.out, device)
     say(f"wrote {args.out.with_suffix('.md')} and .json")

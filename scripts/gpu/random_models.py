@@ -20,28 +20,59 @@ from pathlib import Path
 from typing import Any
 
 QWEN_SPECIALS = (
-    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>",
-    "<|object_ref_end|>", "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>",
-    "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>",
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|object_ref_start|>",
+    "<|object_ref_end|>",
+    "<|box_start|>",
+    "<|box_end|>",
+    "<|quad_start|>",
+    "<|quad_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
 )  # ids 151643 ... 151656
 QWEN_FIRST_SPECIAL = 151643
-QWEN3_VL_2B = {
+QWEN3_VL_2B: dict[str, Any] = {
     "text_config": {
-        "vocab_size": 151936, "hidden_size": 2048, "intermediate_size": 6144,
-        "num_hidden_layers": 28, "num_attention_heads": 16, "num_key_value_heads": 8,
-        "head_dim": 128, "max_position_embeddings": 262144, "rms_norm_eps": 1e-6,
+        "vocab_size": 151936,
+        "hidden_size": 2048,
+        "intermediate_size": 6144,
+        "num_hidden_layers": 28,
+        "num_attention_heads": 16,
+        "num_key_value_heads": 8,
+        "head_dim": 128,
+        "max_position_embeddings": 262144,
+        "rms_norm_eps": 1e-6,
         "tie_word_embeddings": True,
-        "rope_parameters": {"rope_type": "default", "rope_theta": 5000000.0,
-                            "mrope_section": [24, 20, 20], "mrope_interleaved": True},
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 5000000.0,
+            "mrope_section": [24, 20, 20],
+            "mrope_interleaved": True,
+        },
     },
     "vision_config": {
-        "depth": 24, "hidden_size": 1024, "intermediate_size": 4096, "num_heads": 16,
-        "patch_size": 16, "temporal_patch_size": 2, "spatial_merge_size": 2,
-        "out_hidden_size": 2048, "num_position_embeddings": 2304,
-        "deepstack_visual_indexes": [5, 11, 17], "hidden_act": "gelu_pytorch_tanh",
+        "depth": 24,
+        "hidden_size": 1024,
+        "intermediate_size": 4096,
+        "num_heads": 16,
+        "patch_size": 16,
+        "temporal_patch_size": 2,
+        "spatial_merge_size": 2,
+        "out_hidden_size": 2048,
+        "num_position_embeddings": 2304,
+        "deepstack_visual_indexes": [5, 11, 17],
+        "hidden_act": "gelu_pytorch_tanh",
     },
-    "image_token_id": 151655, "video_token_id": 151656, "vision_start_token_id": 151652,
-    "vision_end_token_id": 151653, "tie_word_embeddings": True,
+    "image_token_id": 151655,
+    "video_token_id": 151656,
+    "vision_start_token_id": 151652,
+    "vision_end_token_id": 151653,
+    "tie_word_embeddings": True,
 }
 CHAT_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
@@ -67,12 +98,22 @@ def qwen_processor() -> Any:
     tokenizer.add_special_tokens({"additional_special_tokens": list(QWEN_SPECIALS[1:])})
     assert tokenizer.convert_tokens_to_ids("<|image_pad|>") == 151655
     size = {"shortest_edge": 64 * 32 * 32, "longest_edge": 16384 * 32 * 32}
-    kwargs = {"patch_size": 16, "temporal_patch_size": 2, "merge_size": 2, "size": size,
-              "image_mean": [0.5] * 3, "image_std": [0.5] * 3}
+    kwargs: dict[str, Any] = {
+        "patch_size": 16,
+        "temporal_patch_size": 2,
+        "merge_size": 2,
+        "size": size,
+        "image_mean": [0.5] * 3,
+        "image_std": [0.5] * 3,
+    }
     image_processor = Qwen2VLImageProcessor(**kwargs)
     video = Qwen3VLVideoProcessor(**kwargs)
-    return Qwen3VLProcessor(image_processor=image_processor, tokenizer=tokenizer,
-                            video_processor=video, chat_template=CHAT_TEMPLATE)
+    return Qwen3VLProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=video,
+        chat_template=CHAT_TEMPLATE,
+    )
 
 
 def build_qwen(folder: Path, config_json: Path | None = None, device: str = "cuda") -> Path:
@@ -80,10 +121,11 @@ def build_qwen(folder: Path, config_json: Path | None = None, device: str = "cud
     import torch
     from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
 
-    raw = json.loads(config_json.read_text()) if config_json else QWEN3_VL_2B
+    raw: dict[str, Any] = json.loads(config_json.read_text()) if config_json else QWEN3_VL_2B
     config = Qwen3VLConfig(**{k: v for k, v in raw.items() if k != "architectures"})
     with torch.device(device):
-        model = Qwen3VLForConditionalGeneration(config).to(torch.bfloat16)
+        model: Any = Qwen3VLForConditionalGeneration(config)
+    model = model.to(torch.bfloat16)
     model.generation_config.eos_token_id = [151645, 151643]
     model.generation_config.pad_token_id = 151643
     folder.mkdir(parents=True, exist_ok=True)
@@ -93,17 +135,44 @@ def build_qwen(folder: Path, config_json: Path | None = None, device: str = "cud
     return folder
 
 
-_DIT = {"in_channels": 64, "context_in_dim": 1536, "hidden_size": 1024, "mlp_ratio": 4.0,
-        "num_heads": 16, "axes_dim": [64], "theta": 10000, "qkv_bias": True,
-        "guidance_embed": False}
-_VAE = {"embed_dim": 64, "num_freqs": 8, "include_pi": False, "heads": 16, "width": 1024,
-        "num_decoder_layers": 16, "qkv_bias": False, "qk_norm": True,
-        "geo_decoder_mlp_expand_ratio": 4, "geo_decoder_downsample_ratio": 1,
-        "geo_decoder_ln_post": True}
-_DINO_G = {"hidden_size": 1536, "num_hidden_layers": 40, "num_attention_heads": 24,
-           "mlp_ratio": 4, "patch_size": 14, "image_size": 518, "use_swiglu_ffn": True,
-           "layerscale_value": 1.0, "qkv_bias": True, "layer_norm_eps": 1e-6,
-           "hidden_act": "gelu", "model_type": "dinov2"}
+_DIT = {
+    "in_channels": 64,
+    "context_in_dim": 1536,
+    "hidden_size": 1024,
+    "mlp_ratio": 4.0,
+    "num_heads": 16,
+    "axes_dim": [64],
+    "theta": 10000,
+    "qkv_bias": True,
+    "guidance_embed": False,
+}
+_VAE = {
+    "embed_dim": 64,
+    "num_freqs": 8,
+    "include_pi": False,
+    "heads": 16,
+    "width": 1024,
+    "num_decoder_layers": 16,
+    "qkv_bias": False,
+    "qk_norm": True,
+    "geo_decoder_mlp_expand_ratio": 4,
+    "geo_decoder_downsample_ratio": 1,
+    "geo_decoder_ln_post": True,
+}
+_DINO_G = {
+    "hidden_size": 1536,
+    "num_hidden_layers": 40,
+    "num_attention_heads": 24,
+    "mlp_ratio": 4,
+    "patch_size": 14,
+    "image_size": 518,
+    "use_swiglu_ffn": True,
+    "layerscale_value": 1.0,
+    "qkv_bias": True,
+    "layer_norm_eps": 1e-6,
+    "hidden_act": "gelu",
+    "model_type": "dinov2",
+}
 HUNYUAN = {  # variant -> (repo, subfolder, DiT depth, single blocks, VAE latents, VAE scale)
     "v2-mini": ("tencent/Hunyuan3D-2mini", "hunyuan3d-dit-v2-mini", 8, 16, 512, 1.0188137142395404),
     "v2-0": ("tencent/Hunyuan3D-2", "hunyuan3d-dit-v2-0", 16, 32, 3072, 0.9990943042622529),
@@ -114,17 +183,31 @@ def hunyuan_config(variant: str) -> dict[str, Any]:
     """hy3dgen config.yaml content of a variant (as in gpu_physics.py)."""
     _, _, depth, singles, latents, scale = HUNYUAN[variant]
     return {
-        "model": {"target": "hy3dgen.shapegen.models.Hunyuan3DDiT",
-                  "params": {**_DIT, "depth": depth, "depth_single_blocks": singles}},
-        "vae": {"target": "hy3dgen.shapegen.models.ShapeVAE",
-                "params": {**_VAE, "num_latents": latents, "scale_factor": scale}},
-        "conditioner": {"target": "hy3dgen.shapegen.models.SingleImageEncoder", "params": {
-            "main_image_encoder": {"type": "DinoImageEncoder", "kwargs": {
-                "config": _DINO_G, "image_size": 518, "use_cls_token": True}}}},
-        "scheduler": {"target": "hy3dgen.shapegen.schedulers.FlowMatchEulerDiscreteScheduler",
-                      "params": {"num_train_timesteps": 1000}},
-        "image_processor": {"target": "hy3dgen.shapegen.preprocessors.ImageProcessorV2",
-                            "params": {"size": 512, "border_ratio": 0.15}},
+        "model": {
+            "target": "hy3dgen.shapegen.models.Hunyuan3DDiT",
+            "params": {**_DIT, "depth": depth, "depth_single_blocks": singles},
+        },
+        "vae": {
+            "target": "hy3dgen.shapegen.models.ShapeVAE",
+            "params": {**_VAE, "num_latents": latents, "scale_factor": scale},
+        },
+        "conditioner": {
+            "target": "hy3dgen.shapegen.models.SingleImageEncoder",
+            "params": {
+                "main_image_encoder": {
+                    "type": "DinoImageEncoder",
+                    "kwargs": {"config": _DINO_G, "image_size": 518, "use_cls_token": True},
+                }
+            },
+        },
+        "scheduler": {
+            "target": "hy3dgen.shapegen.schedulers.FlowMatchEulerDiscreteScheduler",
+            "params": {"num_train_timesteps": 1000},
+        },
+        "image_processor": {
+            "target": "hy3dgen.shapegen.preprocessors.ImageProcessorV2",
+            "params": {"size": 512, "border_ratio": 0.15},
+        },
     }
 
 
@@ -155,8 +238,12 @@ def build_birefnet(code_folder: Path, folder: Path) -> Path:
     import torch
     from transformers import AutoConfig, AutoModelForImageSegmentation
 
-    shutil.copytree(code_folder, folder, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("*.safetensors", "*.bin", "*.pth"))
+    shutil.copytree(
+        code_folder,
+        folder,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("*.safetensors", "*.bin", "*.pth"),
+    )
     config = AutoConfig.from_pretrained(folder, trust_remote_code=True)
     with torch.device("cuda"):
         model = AutoModelForImageSegmentation.from_config(config, trust_remote_code=True)

@@ -19,7 +19,7 @@ from typing import Any
 import grpc
 
 from meshpipe.runtime.gpu import nvml_process_bytes
-from meshpipe.v1 import stage_pb2, stage_pb2_grpc
+from meshpipe.v1 import stage_pb2_grpc
 
 GIB = float(1 << 30)
 _INFER_STUBS = {
@@ -43,8 +43,19 @@ class StageProcess:
 
     def __enter__(self) -> StageProcess:
         ready = Path(tempfile.mkdtemp()) / "ready.json"
-        cmd = [sys.executable, "-m", "meshpipe.cli.main", "stage", self.stage, "--port", "0",
-               "--metrics-port", "0", "--ready-file", str(ready)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "meshpipe.cli.main",
+            "stage",
+            self.stage,
+            "--port",
+            "0",
+            "--metrics-port",
+            "0",
+            "--ready-file",
+            str(ready),
+        ]
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         info = self._wait_ready(ready)
@@ -63,7 +74,9 @@ class StageProcess:
                 info: dict[str, Any] = json.loads(ready.read_text())
                 return info
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.stage} exited with {self.proc.returncode}: {self.log_tail()}")
+                raise RuntimeError(
+                    f"{self.stage} exited with {self.proc.returncode}: {self.log_tail()}"
+                )
             time.sleep(0.2)
         raise TimeoutError(f"{self.stage} was not ready in {self.ready_timeout:.0f} s")
 
@@ -94,8 +107,13 @@ class StageProcess:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
         with urllib.request.urlopen(url, timeout=10) as reply:
             text = reply.read().decode()
-        wanted = ("footprint_bytes", "peak_device_bytes", "torch_allocated_bytes",
-                  "torch_reserved_bytes", "nvml_process_bytes")
+        wanted = (
+            "footprint_bytes",
+            "peak_device_bytes",
+            "torch_allocated_bytes",
+            "torch_reserved_bytes",
+            "nvml_process_bytes",
+        )
         found: dict[str, float] = {}
         for line in text.splitlines():
             name = line.split("{", 1)[0].split(" ", 1)[0]

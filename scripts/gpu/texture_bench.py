@@ -7,14 +7,16 @@ HY3DGEN_MODELS tree, then, for every (profile, views, size) combination, in a fr
 mesh once (cold) and once more (warm), and records
 
 * load seconds, cold and warm total seconds, warm seconds per step;
-* peak allocated / peak reserved VRAM (torch) and the process's NVML memory after the warm
-  run (context included), next to the backend's own footprint estimate.
+* peak allocated / peak reserved VRAM (torch, over both paints) and the process's NVML
+  memory after them (context included), next to the backend's own footprint estimate.
 
 Usage (repository root, CUDA machine, ~15 GB free disk for the models):
 
     python scripts/gpu/texture_bench.py                         # all profiles, 6/4 views, 2048/1024
     python scripts/gpu/texture_bench.py --profiles high,low --views 6 --sizes 2048
     python scripts/gpu/texture_bench.py --delight-steps 10 --multiview-steps 10   # quicker
+    python scripts/gpu/texture_bench.py --device cpu --scale tiny --sizes 128 \
+        --profiles none --views 4 --faces 2000 --out /tmp/smoke   # smoke test of the script
 
 Results are printed and written to ``<out>.md`` / ``<out>.json`` (default
 ``benchmarks/results/texture_paint_gpu``). Numbers are labelled random-weights: time and
@@ -44,16 +46,13 @@ def say(line: str, flush: bool = True) -> None:
         sys.stdout.flush()
 
 
-STEPS = ("delight", "multiview", "render_normal", "render_position", "bake", "inpaint", "uv_wrap")
-
-
-def build(root: Path) -> None:
+def build(root: Path, scale: str) -> None:
     from meshpipe.torchcompat import ensure_torchvision
     from services.texture.paint.random_weights import build_models
 
     ensure_torchvision()
     start = time.perf_counter()
-    build_models(root, scale="real", half=True)
+    build_models(root, scale="real" if scale == "real" else "tiny", half=scale == "real")
     say(f"built random-weight models in {time.perf_counter() - start:.0f} s", flush=True)
 
 
@@ -62,7 +61,7 @@ def bench_mesh(faces: int) -> Any:
     import numpy as np
     import trimesh
 
-    rows = max(8, int((faces / 2) ** 0.5))
+    rows = max(8, int((faces / 4) ** 0.5))  # a UV sphere has ~4 rows^2 triangles
     mesh = trimesh.creation.uv_sphere(radius=0.8, count=[rows, rows])
     v = mesh.vertices
     bump = 1 + 0.08 * np.sin(6 * v[:, 0]) * np.cos(5 * v[:, 1]) * np.sin(4 * v[:, 2])
@@ -78,8 +77,22 @@ def object_image() -> Any:
     return image
 
 
+KNOBS = {
+    "one_model_at_a_time",
+    "offload",
+    "vae_slicing",
+    "vae_tiling",
+    "attention_slicing",
+    "delight_steps",
+    "multiview_steps",
+}
+
+
 def worker(args: argparse.Namespace) -> dict[str, Any]:
-    """One configuration, in this process: load, paint cold, paint warm, measure."""
+    """One configuration, in this process: load, paint cold, paint warm, measure.
+
+    Peaks cover both paints (a lease must hold the first request after a load too).
+    """
     import torch
 
     from meshpipe.runtime.gpu import nvml_process_bytes
@@ -87,7 +100,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     from services.texture.paint.settings import PaintSettings
 
     settings = PaintSettings(
-        device="cuda",
+        device=args.device,
         models_dir=args.models,
         paint_profile=args.profile,
         views=args.views,
@@ -101,34 +114,28 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     engine.load()
     load_s = time.perf_counter() - start
     mesh, image = bench_mesh(args.faces), object_image()
-    torch.cuda.reset_peak_memory_stats()
+    cuda = engine.device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
     cold = engine.paint(mesh.copy(), {}, image, args.size, seed=0)
-    torch.cuda.reset_peak_memory_stats()
     warm = engine.paint(mesh.copy(), {}, image, args.size, seed=1)
-    s = engine.settings
     return {
         "profile": args.profile,
         "views": args.views,
         "size": args.size,
         "faces": args.faces,
-        "one_model_at_a_time": s.one_model_at_a_time,
-        "offload": s.offload,
-        "vae_slicing": s.vae_slicing,
-        "vae_tiling": s.vae_tiling,
-        "attention_slicing": s.attention_slicing,
-        "delight_steps": s.delight_steps,
-        "multiview_steps": s.multiview_steps,
+        **engine.settings.model_dump(include=KNOBS),
         "load_s": load_s,
         "cold_s": sum(cold.step_seconds.values()),
         "warm_s": sum(warm.step_seconds.values()),
         "steps_s": warm.step_seconds,
-        "peak_allocated_gib": torch.cuda.max_memory_allocated() / GIB,
-        "peak_reserved_gib": torch.cuda.max_memory_reserved() / GIB,
+        "peak_allocated_gib": torch.cuda.max_memory_allocated() / GIB if cuda else 0.0,
+        "peak_reserved_gib": torch.cuda.max_memory_reserved() / GIB if cuda else 0.0,
         "nvml_process_gib": nvml_process_bytes() / GIB,
         "estimate_gib": engine.footprint_bytes / GIB,
-        "device": torch.cuda.get_device_name(),
+        "device": torch.cuda.get_device_name() if cuda else "cpu",
         "torch": torch.__version__,
-        "label": "real architectures, random weights",
+        "label": f"{args.scale} architectures, random weights",
     }
 
 
@@ -158,13 +165,16 @@ def run_all(args: argparse.Namespace, models: Path) -> list[dict[str, Any]]:
             str(args.delight_steps),
             "--multiview-steps",
             str(args.multiview_steps),
+            "--device",
+            args.device,
+            "--scale",
+            args.scale,
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-            rows.append(
-                {"profile": profile, "views": views, "size": size, "error": " | ".join(tail)}
-            )
+            error = " / ".join(line.replace("|", "/") for line in tail)
+            rows.append({"profile": profile, "views": views, "size": size, "error": error})
         else:
             rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         say(table_row(rows[-1]), flush=True)
@@ -212,6 +222,10 @@ def main() -> None:
     parser.add_argument("--multiview-steps", type=int, default=30)
     parser.add_argument("--models", default="", help="existing random-weight tree to reuse")
     parser.add_argument("--out", default="benchmarks/results/texture_paint_gpu")
+    parser.add_argument("--device", default="cuda", help="cuda[:N]; cpu only as a smoke test")
+    parser.add_argument(
+        "--scale", default="real", choices=("real", "tiny"), help="tiny: CI-sized models (smoke)"
+    )
     parser.add_argument("--timeout", type=int, default=1200, help="seconds per configuration")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--profile", default="high", help=argparse.SUPPRESS)
@@ -228,7 +242,7 @@ def main() -> None:
         os.environ.setdefault("HF_HOME", str(Path(tmp) / "hf"))
         models = Path(args.models) if args.models else Path(tmp) / "models"
         if not args.models:
-            build(models)
+            build(models, args.scale)
         say(HEADER, flush=True)
         rows = run_all(args, models)
     save(rows, Path(args.out))

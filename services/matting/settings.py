@@ -45,3 +45,26 @@ class MattingSettings(StageSettings):
         "are refined (bounds the cost); larger crops are processed downscaled, then the matte "
         "is interpolated and the colour correction applied to the full-size crop. 0 = no limit.",
     )
+
+    custom_model: str = Field(
+        "",
+        description="rembg custom sessions (model u2net_custom, dis_custom, ben_custom): the "
+        ".onnx file, relative to weights_dir (rembg only loads custom files from there).",
+    )
+    # --- production backend "birefnet" (services/matting/backends/birefnet.py)
+    birefnet_model: str = Field(
+        "ZhengPeng7/BiRefNet",
+        description="BiRefNet model: a hub id looked up in models_dir, or a folder path; the "
+        "folder's own code is run (trust_remote_code), never fetched.",
+    )
+    models_dir: str = Field(
+        "~/.cache/huggingface/hub",
+        description="Where model folders live: Hugging Face cache layout or "
+        "<models_dir>/<org>/<name>.",
+    )
+    dtype: str = Field(
+        "auto", description="auto (fp16 on CUDA, fp32 on CPU), float16, bfloat16, float32."
+    )
+    birefnet_resolution: int = Field(
+        1024, ge=64, le=2048, multiple_of=32, description="Side of BiRefNet's square input, pixels."
+    )

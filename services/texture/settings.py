@@ -8,12 +8,15 @@ from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from meshpipe.runtime.settings import StageSettings
+from services.texture.paint.settings import PaintSettings
 
 
 class TextureSettings(StageSettings):
     """Texture stage settings."""
 
-    model_config = SettingsConfigDict(env_prefix="MESHPIPE_TEXTURE_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="MESHPIPE_TEXTURE_", env_nested_delimiter="__", extra="ignore"
+    )
 
     port: int = Field(50064, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
     metrics_port: int = Field(9104, ge=-1, le=65535, description="/metrics port; 0 free, -1 off.")
@@ -37,6 +40,12 @@ class TextureSettings(StageSettings):
     )
     uv_padding: int = Field(
         2, ge=0, le=16, description="Embedded backend: texels kept free between UV charts."
+    )
+
+    paint: PaintSettings = Field(
+        default_factory=PaintSettings,
+        description="Hunyuan3D-Paint backend knobs (env MESHPIPE_TEXTURE_PAINT__<FIELD>, "
+        "e.g. MESHPIPE_TEXTURE_PAINT__MODELS_DIR); see docs/texture_paint.md.",
     )
 
     @model_validator(mode="after")

@@ -130,3 +130,13 @@ def test_missing_weights_dir_is_one_line(
     assert args.func(args) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("meshpipe: weights folder") and "\n" not in err
+
+
+def test_default_host_ports_equal_the_services_default_ports() -> None:
+    config = LaunchConfig()
+    for service in SERVICES:
+        svc = service_def(service)
+        published = container_spec(config, service)["ports"][f"{svc.metrics_port}/tcp"]
+        assert published == ("127.0.0.1", svc.metrics_port)
+    shifted = LaunchConfig(metrics_base_port=19100)
+    assert container_spec(shifted, "arbiter")["ports"]["9110/tcp"] == ("127.0.0.1", 19110)

@@ -126,6 +126,9 @@ def test_a_stage_crash_mid_job_does_not_fail_the_job(
     victim = next(c for c in launcher.containers() if c.name.endswith("-texture"))
     victim.reload()
     restarts_before = victim.attrs["RestartCount"]
+    orchestrator = next(r for r in launcher.ps() if r.service == "orchestrator")
+    retries = "meshpipe_orchestrator_stage_retries_total{stage=texture}"
+    retries_before = metrics(orchestrator).get(retries, 0.0)
     killed = threading.Event()
 
     def kill_when_texture_starts(event: Any) -> None:
@@ -145,3 +148,5 @@ def test_a_stage_crash_mid_job_does_not_fail_the_job(
         time.sleep(1)
         victim.reload()
     assert victim.attrs["RestartCount"] == restarts_before + 1
+    # The call in flight died with the process and was retried once the stage was back.
+    assert metrics(orchestrator).get(retries, 0.0) >= retries_before + 1

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent import futures
+from pathlib import Path
 
 import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from meshpipe.launcher.docker_config import LABEL_CONFIG, LaunchConfig
-from meshpipe.launcher.docker_launcher import DockerLauncher, LauncherError
+from meshpipe.launcher.docker_launcher import DockerLauncher, LauncherError, connect
 from meshpipe.launcher.docker_services import SERVICES
 from tests.deploy.fake_docker import FakeContainer, FakeEngine
 
@@ -159,3 +160,39 @@ def test_unhealthy_container_times_out(health_port: int) -> None:
     engine.containers.run = run_never_healthy  # type: ignore[method-assign]
     with pytest.raises(LauncherError, match="not healthy in time"):
         launcher(config, engine).up(timeout=1.5)
+
+
+def test_a_foreign_network_with_our_name_is_refused(health_port: int) -> None:
+    config = LaunchConfig(port=0)
+    engine = engine_for(config, health_port)
+    engine.networks.create("meshpipe-net", "bridge", {})
+    with pytest.raises(LauncherError, match="network meshpipe-net exists but was not created"):
+        launcher(config, engine).up(timeout=10)
+    assert engine.started == []
+
+
+def test_unreachable_engine_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
+    with pytest.raises(LauncherError) as err:
+        connect(timeout=2)
+    message = str(err.value)
+    assert message.startswith(f"Docker engine not reachable at unix://{tmp_path}/no-such.sock")
+    assert "start dockerd or set DOCKER_HOST" in message and "\n" not in message
+
+
+def test_up_without_the_arbiter_removes_the_old_arbiter(health_port: int) -> None:
+    config = LaunchConfig(port=0)
+    engine = engine_for(config, health_port)
+    launcher(config, engine).up(timeout=10)
+    kept = {n: c.id for n, c in engine.containers_by_name.items() if n != "meshpipe-arbiter"}
+    launcher(LaunchConfig(port=0, arbiter=False), engine).up(timeout=10)
+    assert "meshpipe-arbiter" not in engine.containers_by_name
+    changed = {n for n, c in engine.containers_by_name.items() if kept[n] != c.id}
+    assert changed == {
+        "meshpipe-detector",
+        "meshpipe-matting",
+        "meshpipe-shape",
+        "meshpipe-texture",
+    }

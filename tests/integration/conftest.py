@@ -15,7 +15,15 @@ from meshpipe.launcher.local import LocalSystem
 @pytest.fixture(scope="session")
 def meshpipe_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
     root = tmp_path_factory.mktemp("meshpipe")
-    with LocalSystem(root / "run", root / "out", startup_timeout=120, grace=10) as system:
+    system = LocalSystem(
+        root / "run",
+        root / "out",
+        startup_timeout=120,
+        grace=10,
+        # no drain on restart: test_durability restarts it mid-job to prove resumption
+        child_env={"orchestrator": {"MESHPIPE_ORCHESTRATOR_GRACE_SECONDS": "0"}},
+    )
+    with system:
         yield system
 
 

@@ -34,16 +34,18 @@ def smooth(mesh: trimesh.Trimesh, iterations: int) -> None:
 
 
 def decimate(mesh: trimesh.Trimesh, max_faces: int) -> trimesh.Trimesh:
-    """Quadric decimation down to `max_faces`; only a still-closed result is kept.
+    """Quadric decimation down to `max_faces`; a closed mesh is only replaced by a closed one.
 
     The fast, aggressive pass now and then pinches an edge into four faces; a gentler pass
-    is tried next, and the full mesh is kept when both open it.
+    is tried next, and the full mesh is kept when both open it. An open input (e.g. a
+    production model's raw surface) takes the first reduction.
     """
     if max_faces <= 0 or len(mesh.faces) <= max_faces:
         return mesh
+    must_stay_closed = mesh.is_watertight
     for aggression in _DECIMATION_AGGRESSION:
         reduced = mesh.simplify_quadric_decimation(face_count=max_faces, aggression=aggression)
-        if len(reduced.faces) > 0 and reduced.is_watertight:
+        if len(reduced.faces) > 0 and (reduced.is_watertight or not must_stay_closed):
             return reduced
     log.warning(
         "decimation to %d faces opened the mesh; keeping %d faces", max_faces, len(mesh.faces)

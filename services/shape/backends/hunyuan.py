@@ -18,13 +18,13 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from meshpipe import torchdevice
-from meshpipe.errors import FailedPrecondition, InvalidInput
+from meshpipe.errors import FailedPrecondition, InvalidInput, MeshpipeError
 from meshpipe.profiles import apply_profile, device_total_bytes, resolve_profile
 from meshpipe.runtime.backend import BackendInfo, DeviceMemory
 from meshpipe.torchcompat import ensure_torchvision
 from meshpipe.weights import WeightsSpec, require
 from services.shape.backends import ShapeBackend, ShapeRequest, ShapeResult
-from services.shape.backends.embedded_mesh import to_glb
+from services.shape.backends.embedded_mesh import decimate, to_glb
 from services.shape.backends.hunyuan_mesh import fix_winding, place_in_front_view, postprocess
 from services.shape.backends.hunyuan_offload import enable_offload, offload_all
 from services.shape.backends.hunyuan_variants import (
@@ -173,11 +173,17 @@ class HunyuanShapeBackend(ShapeBackend):
 
     # ------------------------------------------------------------------ inference
     def generate(self, request: ShapeRequest) -> ShapeResult:
-        return self.generate_batch([request])[0]
+        (result,) = self.generate_batch([request])
+        if isinstance(result, MeshpipeError):
+            raise result
+        return result
 
-    def generate_batch(self, requests: Sequence[ShapeRequest]) -> list[ShapeResult]:
-        """One pipeline call per group of requests sharing steps, guidance and resolution."""
-        results: dict[int, ShapeResult] = {}
+    def generate_batch(self, requests: Sequence[ShapeRequest]) -> list[ShapeResult | MeshpipeError]:
+        """One pipeline call per group of requests sharing steps, guidance and resolution.
+
+        An object whose surface comes out empty gets its error in its slot; its siblings
+        keep their meshes. Invalid knobs raise before anything runs."""
+        results: dict[int, ShapeResult | MeshpipeError] = {}
         groups: dict[tuple[int, float, int], list[int]] = {}
         for i, r in enumerate(requests):
             groups.setdefault(self._knobs(r), []).append(i)
@@ -189,7 +195,10 @@ class HunyuanShapeBackend(ShapeBackend):
             )
             generate_s = (time.perf_counter() - t0) / len(batch)
             for i, request, mesh in zip(members, batch, meshes, strict=True):
-                results[i] = self._finish(mesh, request.image, generate_s, len(batch))
+                try:
+                    results[i] = self._finish(mesh, request.image, generate_s)
+                except FailedPrecondition as exc:
+                    results[i] = exc
         return [results[i] for i in range(len(requests))]
 
     def _knobs(self, request: ShapeRequest) -> tuple[int, float, int]:
@@ -229,7 +238,7 @@ class HunyuanShapeBackend(ShapeBackend):
             offload_all(self._hooks)
         return meshes
 
-    def _finish(self, mesh: Any, image: Image.Image, generate_s: float, batch: int) -> ShapeResult:
+    def _finish(self, mesh: Any, image: Image.Image, generate_s: float) -> ShapeResult:
         if mesh is None or len(mesh.faces) == 0:
             raise FailedPrecondition(
                 "the shape model found no surface for this object (try another seed or more steps)"
@@ -238,6 +247,10 @@ class HunyuanShapeBackend(ShapeBackend):
         t0 = time.perf_counter()
         if self.settings.postprocess:
             mesh = postprocess(mesh, self.settings.max_faces)
+        elif self.settings.max_faces and len(mesh.faces) > self.settings.max_faces:
+            # Without hy3dgen's pymeshlab post-processing, still bound the mesh (and the
+            # response size): marching cubes at octree 256+ yields millions of faces.
+            mesh = decimate(mesh, self.settings.max_faces)
         mesh = fix_winding(mesh)
         t1 = time.perf_counter()
         view = place_in_front_view(mesh, image)

@@ -63,9 +63,9 @@ def estimate_bytes(
 
 def _resident(settings: PaintSettings, weights: Mapping[str, float], running: str) -> float:
     """Weight bytes on the device while `running` runs."""
-    if settings.offload == "sequential":
+    if settings.offload == "sequential" and running != "multiview":
         return _SEQUENTIAL_RESIDENT * weights[running]
-    if settings.offload == "model":
+    if settings.offload != "none":  # 'model', and 'sequential' for multiview (see models)
         return _LARGEST_COMPONENT[running] * weights[running]
     if settings.one_model_at_a_time:
         return weights[running]

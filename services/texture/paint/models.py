@@ -81,7 +81,11 @@ def load_multiview(folder: Path, settings: PaintSettings, device: Any, dtype: An
 
 
 def apply_memory_knobs(model: PaintModel, settings: PaintSettings, device: Any) -> None:
-    """VAE slicing/tiling, attention slicing and (CUDA only) diffusers CPU offload."""
+    """VAE slicing/tiling, attention slicing and (CUDA only) diffusers CPU offload.
+
+    'sequential' streams the delight pipeline layer by layer but offloads the multiview one
+    model by model (see below).
+    """
     pipeline = model.pipeline
     if settings.vae_slicing:
         pipeline.vae.enable_slicing()
@@ -91,7 +95,9 @@ def apply_memory_knobs(model: PaintModel, settings: PaintSettings, device: Any) 
         pipeline.enable_attention_slicing()
     if device.type != "cuda" or settings.offload == "none":
         return
-    if settings.offload == "model":
-        pipeline.enable_model_cpu_offload(device=device)
-    else:
+    # The multiview pipeline reads its UNet's learned text embeddings outside `forward`;
+    # layer streaming would leave them on the meta device, so it gets model offload.
+    if settings.offload == "sequential" and model.name != "multiview":
         pipeline.enable_sequential_cpu_offload(device=device)
+    else:
+        pipeline.enable_model_cpu_offload(device=device)

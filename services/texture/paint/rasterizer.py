@@ -79,7 +79,7 @@ def rasterize(
 def interpolate(
     col: torch.Tensor, findices: torch.Tensor, barycentric: torch.Tensor, tri: torch.Tensor
 ) -> torch.Tensor:
-    """Vertex attributes ``col`` [1, N, C] at every pixel: [1, H, W, C] (background: face 0's)."""
+    """Vertex attributes ``col`` [1, N, C] at every pixel: [1, H, W, C] (0 on background)."""
     f = findices - 1 + (findices == 0)
     vcol = col[0, tri.long()[f.long()]]  # [H, W, 3, C]
     result = (barycentric.unsqueeze(-1) * vcol).sum(dim=-2)

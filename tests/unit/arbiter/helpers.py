@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+
+from meshpipe.runtime.backend import Backend, BackendInfo
+from meshpipe.runtime.lease_client import GrpcLease
+from meshpipe.runtime.metrics import StageMetrics
+from meshpipe.runtime.model import ModelRunner
+from meshpipe.runtime.settings import StageSettings
+from meshpipe.runtime.simdevice import SimulatedDeviceBackend
 from orchestrator.arbiter.core import LeaseCore
 from orchestrator.arbiter.ledger import GIB, ArbiterConfig, Event
 
@@ -28,3 +37,51 @@ def make_core(budget_gib: float = 10, **overrides: Any) -> LeaseCore:
 def kinds(events: list[Event]) -> list[tuple[str, str]]:
     """(event class, holder) pairs, for compact assertions."""
     return [(type(e).__name__, e.holder_id) for e in events]
+
+
+class CountingBackend(Backend):
+    """A CPU backend that records its lifecycle calls (wrap it in a simulated device)."""
+
+    def __init__(self, infer_seconds: float = 0.0) -> None:
+        self.calls: list[str] = []
+        self.infer_seconds = infer_seconds
+
+    @property
+    def info(self) -> BackendInfo:
+        return BackendInfo("counting", "none", "cpu")
+
+    def load(self) -> None:
+        self.calls.append("load")
+
+    def park(self) -> None:
+        self.calls.append("park")
+
+    def wake(self) -> None:
+        self.calls.append("wake")
+
+    def unload(self) -> None:
+        self.calls.append("unload")
+
+    def infer(self, x: int) -> int:
+        time.sleep(self.infer_seconds)
+        return x + 1
+
+
+def sim_runner(
+    name: str, model_gib: float, lease: GrpcLease | None, **settings: Any
+) -> ModelRunner[Any]:
+    """A ModelRunner over a simulated device of `model_gib`, wired to `lease`."""
+    stage_settings = StageSettings(park_after=0, unload_after=0, warmup=False, **settings)
+    backend = SimulatedDeviceBackend(CountingBackend(), int(model_gib * GIB), CTX)
+    metrics = StageMetrics(name, CollectorRegistry())
+    runner = ModelRunner(name, backend, stage_settings, metrics, lease=lease)
+    if lease is not None:
+        lease.attach(runner)
+    return runner
+
+
+async def close_runner(runner: ModelRunner[Any]) -> None:
+    """Shut down as serve_stage does: drop the model, then end the lease session."""
+    await runner.close()
+    if isinstance(runner.lease, GrpcLease):
+        await runner.lease.close()

@@ -54,7 +54,9 @@ def test_reclaim_asks_the_least_recently_used_idle_holder_old_enough() -> None:
     events = core.acquire("c", 4 * GIB, 0, 0, 2.0)
     assert kinds(events) == [("Reclaim", "b"), ("Queued", "c")]
     reclaim = events[0]
-    assert isinstance(reclaim, Reclaim) and reclaim.needed_bytes == 4 * GIB + CTX - (10 * GIB - 2 * (4 * GIB + CTX))
+    assert isinstance(reclaim, Reclaim) and reclaim.needed_bytes == 4 * GIB + CTX - (
+        10 * GIB - 2 * (4 * GIB + CTX)
+    )
     assert core.snapshot(2.0).holders[1].reclaiming
     events = core.release("b", 2.5)  # b parked
     assert kinds(events) == [("Released", "b"), ("Granted", "c")]
@@ -197,3 +199,23 @@ def test_a_shrinking_budget_reclaims_and_blocks_grants_until_the_ledger_fits() -
     assert core.granted <= core.budget
     big = core.acquire("c", 0, 0, 0, 4.1)
     assert isinstance(big[-1], Denied) and big[-1].code == "FAILED_PRECONDITION"
+
+
+def test_parked_contexts_are_reclaimed_only_from_holders_that_can_leave() -> None:
+    core = make_core(6)  # 0.5 GiB contexts
+    core.open("det", "detector", 0, can_release_context=True)
+    core.open("mat", "matting", 0)  # in-process model: its context stays while it lives
+    core.open("shape", "shape", 0)
+    for h in ("det", "mat"):
+        core.acquire(h, GIB, 0, 0, 0)
+        core.release(h, 1)  # parked: 2 contexts charged
+    assert core.granted == 2 * CTX
+    events = core.acquire("shape", 5 * GIB, 0, 0, 2)  # needs 5.5 of the 5 GiB left
+    reclaim = events[0]
+    assert isinstance(reclaim, Reclaim) and reclaim.holder_id == "det"
+    assert reclaim.release_context, "det must leave the device, not just park"
+    assert kinds(core.release("det", 3, context_released=True)) == [
+        ("Released", "det"),
+        ("Granted", "shape"),
+    ]
+    assert core.granted == 5 * GIB + 2 * CTX

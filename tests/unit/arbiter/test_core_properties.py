@@ -38,7 +38,7 @@ from orchestrator.arbiter.ledger import (
     Released,
 )
 
-HOLDERS = ("h0", "h1", "h2", "h3", "h4", "h5")
+HOLDERS = tuple(f"h{i}" for i in range(8))
 STAGES = ("detector", "matting", "shape", "texture")
 CONFIG = ArbiterConfig(
     budget_bytes=16 * GIB,
@@ -51,7 +51,7 @@ CONFIG = ArbiterConfig(
     reclaim_timeout_seconds=3.0,
 )
 sizes = st.integers(min_value=0, max_value=12 * 4).map(lambda q: q * GIB // 4)
-mostly_idle = st.lists(st.sampled_from([False, False, True]), min_size=6, max_size=6)
+mostly_idle = st.lists(st.sampled_from([False, False, True]), min_size=8, max_size=8)
 
 
 @dataclass
@@ -135,7 +135,7 @@ class LeaseMachine(RuleBasedStateMachine):
         return sorted(h for h in self.open if h not in self.silent)
 
     # ------------------------------------------------------------------ rules
-    @initialize(stages=st.lists(st.sampled_from(STAGES), min_size=6, max_size=6))
+    @initialize(stages=st.lists(st.sampled_from(STAGES), min_size=8, max_size=8))
     def open_all(self, stages: list[str]) -> None:
         for holder, stage in zip(HOLDERS, stages, strict=True):
             self.open_session(holder, stage)
@@ -161,12 +161,12 @@ class LeaseMachine(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.live()))
     @rule(
         size=st.integers(1, 8).map(lambda g: g * GIB),
-        priorities=st.lists(st.integers(0, 1), min_size=6, max_size=6),
+        priorities=st.lists(st.sampled_from([None, 0, 1]), min_size=8, max_size=8),
         wait=st.floats(2.0, 30.0),
     )
-    def everyone_asks(self, size: int, priorities: list[int], wait: float) -> None:
+    def many_ask(self, size: int, priorities: list[int | None], wait: float) -> None:
         for holder, priority in zip(HOLDERS, priorities, strict=True):
-            if holder in self.live():
+            if holder in self.live() and priority is not None:
                 self.ask(holder, size, priority, wait)
 
     def ask(self, holder: str, size: int, priority: int, wait: float) -> None:

@@ -172,3 +172,20 @@ async def test_unfinished_job_resumes_after_restart_without_redoing_work(
         "001_object.glb",
     ]
     assert not list(job_dir.rglob("*.r1.*"))  # nothing written twice
+
+
+async def test_shutdown_refuses_new_jobs_and_ends_streams_with_unavailable(orch: Harness) -> None:
+    orch.behaviour.delay = {"shape": 30.0}
+    call = orch.stub.SubmitJob(pb.SubmitJobRequest(image=_scene(orch.behaviour, 1)))
+    seen = await _until(call, _shape_started)
+    await orch.app.jobs.drain(0.05)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await orch.run_job(_scene(orch.behaviour, 1))
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    await orch.app.jobs.close()
+    with pytest.raises(grpc.aio.AioRpcError) as ended:
+        [e async for e in call]
+    assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert f"from_sequence={len(seen)}" in (ended.value.details() or "")
+    job = await orch.app.store.job(seen[0].job_id)
+    assert job is not None and job.state.value == "running"  # left to resume, not failed

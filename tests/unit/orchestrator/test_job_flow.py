@@ -134,6 +134,16 @@ async def test_failed_object_does_not_fail_its_siblings(orch: Harness) -> None:
     summary = events[-1].done.summary
     assert summary.state == pb.JOB_STATE_PARTIAL
     assert (summary.objects_succeeded, summary.objects_failed) == (2, 1)
+    m = orch.app.metrics
+    assert m.jobs.labels("partial")._value.get() == 1
+    assert m.objects.labels("succeeded")._value.get() == 2
+    assert m.objects.labels("failed")._value.get() == 1
+    assert m.submissions.labels("OK")._value.get() == 1
+    assert m.stage_seconds.labels("matting", "INVALID_ARGUMENT")._sum.get() > 0
+    for stage in ("matting", "shape", "texture"):
+        assert m.stage_queue_depth.labels(stage)._value.get() == 0
+        assert m.stage_in_flight.labels(stage)._value.get() == 0
+    assert m.jobs_in_progress.labels("running")._value.get() == 0
 
 
 async def test_unavailable_stage_is_retried_once_healthy(orch: Harness) -> None:

@@ -17,7 +17,7 @@ from meshpipe.errors import FailedPrecondition, InvalidInput
 from meshpipe.frontview import FrontView
 from meshpipe.images import encode_png
 from meshpipe.v1 import common_pb2, stage_pb2, stage_pb2_grpc
-from services.shape.backends import ShapeRequest
+from services.shape.backends import ShapeRequest, ShapeResult
 from services.shape.backends.hunyuan import HunyuanShapeBackend
 from services.shape.settings import ShapeSettings
 from tests.unit.production.stage_server import serve
@@ -95,15 +95,27 @@ def test_batch_follows_seeds_and_groups_knobs(tiny_hunyuan: Path) -> None:
             ShapeRequest(image, seed=1, steps=2),
         ]
     )
-    meshes = [load_glb(r.glb)[0] for r in results]
+    done = [r for r in results if isinstance(r, ShapeResult)]
+    assert len(done) == 4
+    meshes = [load_glb(r.glb)[0] for r in done]
     # same seed, same surface (batched rows differ by float rounding only); other seed differs
     assert np.allclose(meshes[0].bounds, meshes[2].bounds, atol=1e-3)
     assert abs(len(meshes[0].faces) - len(meshes[2].faces)) <= 0.01 * len(meshes[0].faces)
-    assert results[0].glb != results[1].glb
-    assert results[3].glb != results[0].glb  # another step count ran as its own group
+    assert done[0].glb != done[1].glb
+    assert done[3].glb != done[0].glb  # another step count ran as its own group
     with pytest.raises(InvalidInput, match="steps"):
         backend.generate(ShapeRequest(image, steps=500))
     backend.unload()
+
+
+def test_an_empty_surface_fails_only_its_own_object(
+    tiny_hunyuan: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = HunyuanShapeBackend(settings_for(tiny_hunyuan, postprocess=False))
+    monkeypatch.setattr(backend, "_run", lambda *a: [trimesh.creation.icosphere(), None])
+    ok, failed = backend.generate_batch([ShapeRequest(crop(), seed=1), ShapeRequest(crop())])
+    assert isinstance(ok, ShapeResult) and ok.watertight and ok.face_count == 1280
+    assert isinstance(failed, FailedPrecondition) and "no surface" in str(failed)
 
 
 def test_turbo_variant_loads_its_flashvdm_vae(tiny_hunyuan: Path) -> None:

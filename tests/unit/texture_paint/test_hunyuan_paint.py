@@ -183,7 +183,11 @@ def test_missing_weights_are_named(models_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("profile", ["high", "balanced", "low", "minimal"])
 def test_paints_on_cuda_under_each_residency(models_dir: Path, profile: str) -> None:
     settings = tiny_settings(
-        models_dir, device="cuda", paint_profile=profile, views=4, render_size=256,
+        models_dir,
+        device="cuda",
+        paint_profile=profile,
+        views=4,
+        render_size=256,
         texture_size=256,
     )
     engine = PaintEngine(settings)

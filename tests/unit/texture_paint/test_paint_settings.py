@@ -66,7 +66,9 @@ def test_footprint_follows_the_settings() -> None:
     assert gib("high", render_size=1024, texture_size=1024) < gib("high")
     real = {"delight": 2 * GIB, "multiview": 4 * GIB}
     high = apply_paint_profile(PaintSettings(), "high")
-    assert estimate_bytes(high, 2, real) < estimate_bytes(high, 2, {k: 2 * v for k, v in real.items()})
+    assert estimate_bytes(high, 2, real) < estimate_bytes(
+        high, 2, {k: 2 * v for k, v in real.items()}
+    )
 
 
 def test_camera_ids_match_upstream() -> None:
@@ -96,8 +98,13 @@ def test_pipeline_call_overrides_steps_seed_size_and_maps() -> None:
     call = PipelineCall(fake, steps=7, size=64)
     call.seed = 11
     rgba = Image.new("RGBA", (4, 4), (255, 0, 0, 0))  # fully transparent red -> white
-    out = call(image=Image.new("RGB", (512, 512)), width=512, height=512,
-               num_inference_steps=50, normal_imgs=[[rgba, rgba]])
+    out = call(
+        image=Image.new("RGB", (512, 512)),
+        width=512,
+        height=512,
+        num_inference_steps=50,
+        normal_imgs=[[rgba, rgba]],
+    )
     assert fake.kwargs["num_inference_steps"] == 7
     assert fake.kwargs["width"] == fake.kwargs["height"] == 64
     assert fake.kwargs["image"].size == (64, 64)

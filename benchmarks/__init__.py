@@ -1,0 +1,1 @@
+"""Benchmarks and simulators (run as scripts or `python -m benchmarks.<name>`)."""
