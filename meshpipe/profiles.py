@@ -70,7 +70,7 @@ PROFILES: tuple[MemoryProfile, ...] = (
         {
             "detector": StageProfile(
                 {"dtype": "auto", "max_pixels": 1280 * 32 * 32},
-                _gib(**{"2b": 5.5, "4b": 10.0, "8b": 19.0}),
+                _gib(**{"2b": 4.5, "4b": 10.0, "8b": 19.0}),
             ),
             "matting": StageProfile(
                 {"dtype": "float16", "birefnet_resolution": 1024}, _gib(birefnet=3.5, rembg=1.0)
@@ -82,11 +82,7 @@ PROFILES: tuple[MemoryProfile, ...] = (
                     "octree_resolution": 384,
                     "num_chunks": 200_000,
                 },
-                _gib(v2_mini=9.5, v2_0=12.0),
-            ),
-            "texture": StageProfile(
-                {"offload": "none", "texture_size": 2048, "render_size": 2048},
-                _gib(default=16.0),
+                _gib(v2_mini=9.3, v2_0=10.8),
             ),
         },
     ),
@@ -98,7 +94,7 @@ PROFILES: tuple[MemoryProfile, ...] = (
         {
             "detector": StageProfile(
                 {"dtype": "auto", "max_pixels": 1024 * 32 * 32},
-                _gib(**{"2b": 5.2, "4b": 9.6}),
+                _gib(**{"2b": 4.5, "4b": 9.6}),
             ),
             "matting": StageProfile(
                 {"dtype": "float16", "birefnet_resolution": 1024}, _gib(birefnet=3.5, rembg=1.0)
@@ -110,11 +106,7 @@ PROFILES: tuple[MemoryProfile, ...] = (
                     "octree_resolution": 256,
                     "num_chunks": 50_000,
                 },
-                _gib(v2_mini=8.0, v2_0=10.3),
-            ),
-            "texture": StageProfile(
-                {"offload": "model", "texture_size": 2048, "render_size": 1024},
-                _gib(default=11.0),
+                _gib(v2_mini=5.5, v2_0=10.3),
             ),
         },
     ),
@@ -126,7 +118,7 @@ PROFILES: tuple[MemoryProfile, ...] = (
         {
             "detector": StageProfile(
                 {"dtype": "auto", "max_pixels": 768 * 32 * 32},
-                _gib(**{"2b": 5.0, "4b": 9.3}),
+                _gib(**{"2b": 4.5, "4b": 9.3}),
             ),
             "matting": StageProfile(
                 {"dtype": "float16", "birefnet_resolution": 1024}, _gib(birefnet=3.5, rembg=1.0)
@@ -140,10 +132,6 @@ PROFILES: tuple[MemoryProfile, ...] = (
                 },
                 _gib(v2_mini=5.0, v2_0=6.0),
             ),
-            "texture": StageProfile(
-                {"offload": "model", "texture_size": 1024, "render_size": 1024},
-                _gib(default=9.0),
-            ),
         },
     ),
     MemoryProfile(
@@ -153,7 +141,7 @@ PROFILES: tuple[MemoryProfile, ...] = (
         "8 GB+: model offload everywhere it exists, reduced resolutions",
         {
             "detector": StageProfile(
-                {"dtype": "auto", "max_pixels": 512 * 32 * 32}, _gib(**{"2b": 4.8})
+                {"dtype": "auto", "max_pixels": 512 * 32 * 32}, _gib(**{"2b": 4.5})
             ),
             "matting": StageProfile(
                 {"dtype": "float16", "birefnet_resolution": 768}, _gib(birefnet=2.4, rembg=0.8)
@@ -166,10 +154,6 @@ PROFILES: tuple[MemoryProfile, ...] = (
                     "num_chunks": 8_000,
                 },
                 _gib(v2_mini=4.5, v2_0=5.5),
-            ),
-            "texture": StageProfile(
-                {"offload": "sequential", "texture_size": 1024, "render_size": 1024},
-                _gib(default=6.0),
             ),
         },
     ),
@@ -193,10 +177,6 @@ PROFILES: tuple[MemoryProfile, ...] = (
                     "num_chunks": 4_000,
                 },
                 _gib(v2_mini=2.5, v2_0=3.0),
-            ),
-            "texture": StageProfile(
-                {"offload": "sequential", "texture_size": 1024, "render_size": 512},
-                _gib(default=4.5),
             ),
         },
     ),

@@ -1,8 +1,10 @@
 """Stage dispatch: the single place that decides when a stage call runs.
 
-The pipeline hands every stage call to a `Dispatcher`; this module's `FifoDispatcher` keeps a
-bounded FIFO queue and a fixed number of workers per stage. A GPU-lease-aware scheduler
-(batching by stage across jobs) replaces it by implementing the same `run` method.
+The pipeline hands every stage call to a `Dispatcher`. `FifoDispatcher` keeps a bounded FIFO
+queue and a fixed number of workers per stage. `LeaseAwareDispatcher` (the orchestrator's
+default) does the same while the stages' GPU leases all fit the budget together, and
+otherwise runs leased stages one batch at a time, batched by stage across jobs by
+`orchestrator.policy.choose_next_batch` (docs/scheduling.md).
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from meshpipe.errors import ResourceExhausted
 from orchestrator.domain import Stage
+from orchestrator.lease_view import LeaseState, LeaseView
 from orchestrator.metrics import OrchestratorMetrics
+from orchestrator.policy import BatchPolicy, StageView, WorkItem, choose_next_batch
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,6 +48,27 @@ class _Work:
     call: Call
     future: asyncio.Future[Any]
     queued_at: float = field(default_factory=time.monotonic)
+    item: WorkItem | None = None
+
+
+async def _execute(work: _Work) -> None:
+    """Run one call and settle its future; cancelling the future cancels the call."""
+    task = asyncio.create_task(work.call())
+    work.future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
+    try:
+        await asyncio.wait({task})
+    except asyncio.CancelledError:  # the dispatcher is closing
+        task.cancel()
+        work.future.cancel()
+        raise
+    if work.future.done():
+        return
+    if task.cancelled():
+        work.future.cancel()
+    elif (exc := task.exception()) is not None:
+        work.future.set_exception(exc)
+    else:
+        work.future.set_result(task.result())
 
 
 class StageQueue:
@@ -89,28 +115,13 @@ class StageQueue:
             await self._execute(work)
 
     async def _execute(self, work: _Work) -> None:
-        task = asyncio.create_task(work.call())
-        work.future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
         self.in_flight += 1
         self._publish()
         try:
-            await asyncio.wait({task})
-        except asyncio.CancelledError:  # the dispatcher is closing
-            task.cancel()
-            work.future.cancel()
-            raise
+            await _execute(work)
         finally:
             self.in_flight -= 1
             self._publish()
-        exc = None if task.cancelled() else task.exception()
-        if work.future.done():
-            return
-        if task.cancelled():
-            work.future.cancel()
-        elif exc is not None:
-            work.future.set_exception(exc)
-        else:
-            work.future.set_result(task.result())
 
     def _publish(self) -> None:
         self._metrics.stage_queue_depth.labels(self.stage.value).set(self._queue.qsize())
@@ -147,3 +158,192 @@ class FifoDispatcher:
     async def close(self) -> None:
         """Stop every stage's workers."""
         await asyncio.gather(*(q.close() for q in self.queues.values()))
+
+
+@dataclass
+class _ActiveBatch:
+    """The batch of one leased stage being run while leases do not all fit."""
+
+    stage: Stage
+    todo: deque[_Work]
+    reason: str
+
+
+class LeaseAwareDispatcher:
+    """Per-stage bounded queues and concurrency limits, with one scheduler task.
+
+    While the leased stages' footprints (from the arbiter's ledger) fit the budget together,
+    every stage drains its queue FIFO up to its concurrency, overlapping as `FifoDispatcher`
+    does. When they do not, leased stages run one batch at a time: `choose_next_batch`
+    picks the stage (resident first, age bound, then the biggest queue) and the batch's
+    calls run before the next choice, so a stage's queued work is finished while it is
+    resident. Stages that need no lease are never held back, and nothing is held while a
+    batch waits for its lease, so no job's work waits on another stage's lease.
+    """
+
+    def __init__(
+        self,
+        concurrency: dict[Stage, int],
+        max_queue: int,
+        metrics: OrchestratorMetrics,
+        view: LeaseView,
+        policy: BatchPolicy | None = None,
+        max_batch: int = 8,
+        recheck_seconds: float = 0.25,
+    ) -> None:
+        self._concurrency = concurrency
+        self._max_queue = max_queue
+        self._metrics = metrics
+        self._view = view
+        self._policy = policy or BatchPolicy()
+        self._max_batch = max_batch
+        self._recheck = recheck_seconds
+        self._pending: dict[Stage, deque[_Work]] = {s: deque() for s in Stage}
+        self._running: dict[Stage, set[asyncio.Task[None]]] = {s: set() for s in Stage}
+        self._batch: _ActiveBatch | None = None
+        self._seq = 0
+        self._wake = asyncio.Event()
+        self._scheduler = asyncio.create_task(self._schedule(), name="lease-dispatch")
+
+    def depth(self, stage: Stage) -> int:
+        """Calls of `stage` waiting to start (queued or in the chosen batch)."""
+        waiting = list(self._pending[stage])
+        if self._batch is not None and self._batch.stage is stage:
+            waiting += self._batch.todo
+        return sum(1 for w in waiting if not w.future.done())
+
+    def in_flight(self, stage: Stage) -> int:
+        """Calls of `stage` running now."""
+        return len(self._running[stage])
+
+    async def run(self, stage: Stage, job_id: str, call: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Queue `call` (ResourceExhausted when the stage's queue is full); its result."""
+        if self.depth(stage) >= self._max_queue:
+            raise ResourceExhausted(
+                f"{stage.value} queue is full ({self._max_queue} calls waiting)"
+            )
+        self._seq += 1
+        work = _Work(job_id, call, asyncio.get_running_loop().create_future())
+        work.item = WorkItem(job_id, self._seq, work.queued_at)
+        self._pending[stage].append(work)
+        self._publish(stage)
+        self._wake.set()
+        try:
+            result: T = await work.future
+        finally:
+            self._wake.set()  # a cancelled call frees its place
+        return result
+
+    async def close(self) -> None:
+        """Stop the scheduler, cancel running and queued calls."""
+        self._scheduler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._scheduler
+        tasks = [t for running in self._running.values() for t in running]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for stage, pending in self._pending.items():
+            while pending:
+                pending.popleft().future.cancel()
+            self._publish(stage)
+
+    async def _schedule(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._recheck):  # leases and ages change too
+                    await self._wake.wait()
+            self._wake.clear()
+            try:
+                self.dispatch()
+            except Exception:  # a bug here must not stop every job: log, retry next round
+                log.exception("dispatch round failed")
+
+    def dispatch(self) -> None:
+        """One scheduling round: start every call the policy allows now."""
+        for stage in Stage:
+            self._drop_cancelled(stage)
+        state = self._view.state()
+        batched = not state.all_fit()
+        self._metrics.dispatch_batched.set(1 if batched else 0)
+        for stage in Stage:
+            if not batched or not state.needs_lease(stage.value):
+                self._fill(stage, self._pending[stage])
+        if batched:
+            self._run_batches(state)
+        elif self._batch is not None:  # leases fit again: its calls go back to their queue
+            self._pending[self._batch.stage].extendleft(reversed(self._batch.todo))
+            self._batch = None
+
+    def _fill(self, stage: Stage, source: deque[_Work]) -> None:
+        """Start calls from `source` while the stage has free slots."""
+        while source and len(self._running[stage]) < self._concurrency[stage]:
+            work = source.popleft()
+            if not work.future.done():
+                self._start(stage, work)
+        self._publish(stage)
+
+    def _run_batches(self, state: LeaseState) -> None:
+        leased = [s for s in Stage if state.needs_lease(s.value)]
+        if self._batch is not None:
+            self._fill(self._batch.stage, self._batch.todo)
+            if self._batch.todo or self._running[self._batch.stage]:
+                return
+            self._batch = None
+        if any(self._running[s] for s in leased):
+            return  # calls started while leases fitted: let them finish first
+        batch = self._choose(state, leased)
+        if batch is not None:
+            self._fill(batch.stage, batch.todo)
+
+    def _choose(self, state: LeaseState, leased: list[Stage]) -> _ActiveBatch | None:
+        views = [
+            StageView(
+                name=s.value,
+                position=i,
+                queue=[w.item for w in self._pending[s] if w.item is not None],
+                resident=state.resident(s.value),
+                lease_bytes=state.lease_bytes(s.value),
+                max_batch=self._max_batch,
+            )
+            for i, s in enumerate(Stage)
+            if s in leased
+        ]
+        choice = choose_next_batch(views, time.monotonic(), state.free_bytes, self._policy)
+        if choice is None:
+            return None
+        stage = Stage(choice.stage)
+        chosen = {item.object_index for item in choice.items}
+        picked = [
+            w.item is not None and w.item.object_index in chosen for w in self._pending[stage]
+        ]
+        todo = deque(w for w, p in zip(self._pending[stage], picked, strict=True) if p)
+        self._pending[stage] = deque(
+            w for w, p in zip(self._pending[stage], picked, strict=True) if not p
+        )
+        self._batch = _ActiveBatch(stage, todo, choice.reason)
+        self._metrics.dispatch_batches.labels(stage.value, choice.reason).inc()
+        log.debug("batch of %d %s call(s) (%s)", len(todo), stage.value, choice.reason)
+        return self._batch
+
+    def _start(self, stage: Stage, work: _Work) -> None:
+        self._metrics.stage_queue_wait.labels(stage.value).observe(
+            time.monotonic() - work.queued_at
+        )
+        task = asyncio.create_task(_execute(work), name=f"{stage.value}-call")
+        self._running[stage].add(task)
+        task.add_done_callback(lambda t: self._finished(stage, t))
+
+    def _finished(self, stage: Stage, task: asyncio.Task[None]) -> None:
+        self._running[stage].discard(task)
+        self._publish(stage)
+        self._wake.set()
+
+    def _drop_cancelled(self, stage: Stage) -> None:
+        if any(w.future.done() for w in self._pending[stage]):
+            self._pending[stage] = deque(w for w in self._pending[stage] if not w.future.done())
+            self._publish(stage)
+
+    def _publish(self, stage: Stage) -> None:
+        self._metrics.stage_queue_depth.labels(stage.value).set(self.depth(stage))
+        self._metrics.stage_in_flight.labels(stage.value).set(len(self._running[stage]))

@@ -90,3 +90,16 @@ class OrchestratorMetrics:
             ["stage"],
             registry=r,
         )
+        self.dispatch_batched = Gauge(
+            "meshpipe_orchestrator_dispatch_batched",
+            "1 while the stages' GPU leases do not all fit the budget and leased stages run "
+            "one batch at a time; 0 while they overlap.",
+            registry=r,
+        )
+        self.dispatch_batches = Counter(
+            "meshpipe_orchestrator_dispatch_batches",
+            "Batches of one leased stage's calls started while leases do not all fit, by "
+            "the policy's reason (aged, resident, fits, swap).",
+            ["stage", "reason"],
+            registry=r,
+        )

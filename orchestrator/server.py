@@ -18,12 +18,17 @@ from meshpipe.runtime.process import (
     write_ready_file,
 )
 from meshpipe.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+from orchestrator.arbiter.arbiter import Arbiter
+from orchestrator.arbiter.metrics import ArbiterMetrics
+from orchestrator.arbiter.service import add_arbiter_service
 from orchestrator.artifacts import ArtifactStore
-from orchestrator.dispatch import FifoDispatcher
+from orchestrator.dispatch import Dispatcher, LeaseAwareDispatcher
 from orchestrator.domain import Stage
 from orchestrator.jobs import JobManager
+from orchestrator.lease_view import ArbiterLeaseView, LeaseView, NoLeaseView
 from orchestrator.metrics import OrchestratorMetrics
 from orchestrator.pipeline import JobPipeline
+from orchestrator.policy import BatchPolicy
 from orchestrator.service import OrchestratorServicer
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.stages import StageClients
@@ -43,8 +48,9 @@ class Orchestrator:
     metrics: OrchestratorMetrics
     store: JobStore
     stages: StageClients
-    dispatcher: FifoDispatcher
+    dispatcher: Dispatcher
     jobs: JobManager
+    arbiter: Arbiter | None = None
 
     @classmethod
     async def build(
@@ -56,18 +62,42 @@ class Orchestrator:
         store = JobStore(root / STORE_FILE)
         await store.open()
         stages = StageClients(settings, metrics)
-        concurrency = {s: settings.endpoint(s.value).concurrency for s in Stage}
-        dispatcher = FifoDispatcher(concurrency, settings.stage_queue_limit, metrics)
+        arbiter = await start_arbiter(settings, metrics)
+        view: LeaseView = ArbiterLeaseView(arbiter) if arbiter else NoLeaseView()
+        dispatcher = LeaseAwareDispatcher(
+            {s: settings.endpoint(s.value).concurrency for s in Stage},
+            settings.stage_queue_limit,
+            metrics,
+            view,
+            BatchPolicy(age_bound_seconds=settings.batch_age_bound_seconds),
+            settings.batch_max_items,
+        )
         pipeline = JobPipeline(stages, dispatcher, settings.limits.max_image_pixels)
         jobs = JobManager(settings, store, ArtifactStore(root), pipeline, metrics)
-        return cls(settings, metrics, store, stages, dispatcher, jobs)
+        return cls(settings, metrics, store, stages, dispatcher, jobs, arbiter)
 
     async def close(self) -> None:
-        """Stop jobs (resumable), workers and channels; close the store."""
+        """Stop jobs (resumable), workers, channels and the arbiter; close the store."""
         await self.jobs.close()
         await self.dispatcher.close()
         await self.stages.close()
+        if self.arbiter is not None:
+            await self.arbiter.close()
         await self.store.close()
+
+
+async def start_arbiter(
+    settings: OrchestratorSettings, metrics: OrchestratorMetrics
+) -> Arbiter | None:
+    """The embedded arbiter (its metrics on the orchestrator's registry), started; None when
+    disabled or a standalone arbiter is used."""
+    if not settings.embedded_arbiter():
+        if settings.arbiter_address:
+            log.info("using the standalone arbiter at %s", settings.arbiter_address)
+        return None
+    arbiter = Arbiter.from_settings(settings.arbiter, ArbiterMetrics(metrics.registry))
+    await arbiter.start()
+    return arbiter
 
 
 async def create_server(
@@ -79,6 +109,8 @@ async def create_server(
         options=grpc_options(app.settings.max_request_bytes),
     )
     orchestrator_pb2_grpc.add_OrchestratorServicer_to_server(OrchestratorServicer(app.jobs), server)
+    if app.arbiter is not None:
+        add_arbiter_service(server, {app.arbiter.config.device_index: app.arbiter})
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     port = server.add_insecure_port(address)

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from orchestrator.arbiter.settings import ArbiterSettings
+
 MIB = 1024 * 1024
 
 
@@ -129,6 +131,33 @@ class OrchestratorSettings(BaseSettings):
         description="Largest message on the orchestrator's stage channels.",
     )
     grace_seconds: float = Field(default=10.0, ge=0, description="Drain time on SIGTERM.")
+    arbiter_enabled: bool = Field(
+        default=True,
+        description="Run the GPU lease arbiter in this process and serve it on the "
+        "orchestrator's gRPC port (ignored when arbiter_address is set).",
+    )
+    arbiter_address: str = Field(
+        default="",
+        description="host:port of a standalone `meshpipe arbiter` to use instead of the "
+        "embedded one (point the stages' ARBITER_ADDRESS at it too); empty = embedded.",
+    )
+    arbiter: ArbiterSettings = Field(
+        default_factory=ArbiterSettings,
+        description="The embedded arbiter (budget, safety margin, simulated device, TTL...); "
+        "MESHPIPE_ORCHESTRATOR_ARBITER__<FIELD>, or MESHPIPE_ARBITER_<FIELD> as standalone. "
+        "Its host, ports and ready file are not used.",
+    )
+    batch_max_items: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="Most calls of one stage in a batch when the stages' leases do not fit.",
+    )
+    batch_age_bound_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="A call that waited this long makes its stage go next (no starvation).",
+    )
     ready_file: str | None = Field(
         default=None,
         description="If set, a JSON file with the bound ports is written here once serving.",
@@ -140,6 +169,10 @@ class OrchestratorSettings(BaseSettings):
         """The endpoint of a stage by name."""
         endpoint: StageEndpoint = getattr(self, stage)
         return endpoint
+
+    def embedded_arbiter(self) -> bool:
+        """True when this process runs the arbiter."""
+        return self.arbiter_enabled and not self.arbiter_address
 
     def output_path(self) -> Path:
         """The output folder, with `~` expanded."""

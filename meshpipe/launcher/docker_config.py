@@ -103,6 +103,11 @@ def service_env(config: LaunchConfig, svc: ServiceDef) -> dict[str, str]:
     if svc.is_stage and config.arbiter:
         arbiter = service_def("arbiter")
         env[svc.env("arbiter_address")] = f"arbiter:{arbiter.grpc_port}"
+    if svc.name == "orchestrator":  # the arbiter container, never a second (embedded) one
+        if config.arbiter:
+            env[svc.env("arbiter_address")] = f"arbiter:{service_def('arbiter').grpc_port}"
+        else:
+            env[svc.env("arbiter_enabled")] = "false"
     if svc.name == "orchestrator":
         for stage in STAGES:
             env[f"{svc.env_prefix}{stage.upper()}__ADDRESS"] = (

@@ -1,9 +1,14 @@
 """LocalSystem: the four stages and the orchestrator as local processes on 127.0.0.1.
 
-Each child binds port 0 and reports its ports in a ready file; the launcher waits for the
+Each stage binds port 0 and reports its ports in a ready file; the launcher waits for the
 ready file and gRPC health, keeps every child's log in `<run_dir>/<name>.log`, and stops
 everything (orchestrator first) with SIGTERM, then SIGKILL after a grace period. The
 machine's cores are divided among the four stage processes' numeric thread pools.
+
+The orchestrator's port is chosen before the stages start, because it also serves the
+embedded GPU lease arbiter: every stage's `ARBITER_ADDRESS` points at it (unless the
+environment already sets one, or `arbiter=False`). A stage that exits unexpectedly is
+restarted on its port by a supervisor thread, at most `max_restarts` times.
 
     with LocalSystem(Path("runs/now"), Path("out")) as system:
         client = MeshpipeClient(system.orchestrator_address)
@@ -13,7 +18,9 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +34,7 @@ from meshpipe.launcher.process import (
     stop_all,
     wait_healthy,
 )
+from meshpipe.launcher.supervisor import Supervisor
 from meshpipe.runtime.registry import STAGES
 
 log = logging.getLogger(__name__)
@@ -51,6 +59,14 @@ def thread_env(threads: int, environ: Mapping[str, str]) -> dict[str, str]:
     return {name: str(threads) for name in THREAD_VARIABLES if name not in environ}
 
 
+def free_port(host: str = HOST) -> int:
+    """A port that is free now (for a child that must be known before it starts)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 @dataclass
 class LocalSystem:
     """Starts and stops the five processes of a meshpipe system on this machine."""
@@ -65,9 +81,14 @@ class LocalSystem:
     startup_timeout: float = 180.0
     grace: float = 15.0
     python: str = sys.executable
+    arbiter: bool = True
+    supervise: bool = True
+    max_restarts: int = 3
     children: dict[str, ChildProcess] = field(default_factory=dict, init=False)
     addresses: dict[str, str] = field(default_factory=dict, init=False)
     metrics_ports: dict[str, int] = field(default_factory=dict, init=False)
+    supervisor: Supervisor | None = field(default=None, init=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False)
 
     @property
     def orchestrator_address(self) -> str:
@@ -79,6 +100,7 @@ class LocalSystem:
         On any failure everything started so far is stopped and LaunchError is raised."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
+        self.orchestrator_port = self.orchestrator_port or free_port()
         try:
             for stage in STAGES:
                 self._spawn(stage, self._args(stage, 0))
@@ -89,6 +111,11 @@ class LocalSystem:
         except BaseException:
             self.stop()
             raise
+        if self.supervise:
+            self.supervisor = Supervisor(
+                STAGES, lambda: self.children, self._respawn, self._lock, self.max_restarts
+            )
+            self.supervisor.start()
         log.info("meshpipe up in %.1fs: %s", time.monotonic() - t0, self.addresses)
         return self
 
@@ -104,7 +131,11 @@ class LocalSystem:
     def restart(self, name: str) -> None:
         """Stop one child (SIGTERM, grace) and start it again on the same port, so that
         clients and the orchestrator simply reconnect."""
-        stop_all([self.children[name]], self.grace)
+        with self._lock:
+            stop_all([self.children[name]], self.grace)
+            self._respawn(name)
+
+    def _respawn(self, name: str) -> None:
         port = int(self.addresses[name].rsplit(":", 1)[1])
         self._spawn(name, self._args(name, port))
         self._await(name)
@@ -113,8 +144,16 @@ class LocalSystem:
         argv = [self.python, "-m", "meshpipe.cli.main", *args]
         env = {**self.env, **self.child_env.get(name, {})}
         if name != "orchestrator":
-            env = {**thread_env(self.threads_per_stage, {**os.environ, **env}), **env}
+            env = {**self._stage_env(name, {**os.environ, **env}), **env}
         self.children[name] = spawn(name, argv, self.run_dir, env)
+
+    def _stage_env(self, stage: str, environ: Mapping[str, str]) -> dict[str, str]:
+        """Thread pools, and the orchestrator's embedded arbiter unless set otherwise."""
+        env = thread_env(self.threads_per_stage, environ)
+        key = f"MESHPIPE_{stage.upper()}_ARBITER_ADDRESS"
+        if self.arbiter and key not in environ:
+            env[key] = f"{HOST}:{self.orchestrator_port}"
+        return env
 
     def _await(self, name: str) -> None:
         child = self.children[name]
@@ -133,6 +172,9 @@ class LocalSystem:
 
     def stop(self) -> None:
         """Stop the orchestrator, then the stages (each SIGTERM, then SIGKILL after grace)."""
+        if self.supervisor is not None:
+            self.supervisor.stop()
+            self.supervisor = None
         if "orchestrator" in self.children:
             stop_all([self.children["orchestrator"]], self.grace)
         stop_all([c for n, c in self.children.items() if n != "orchestrator"], self.grace)

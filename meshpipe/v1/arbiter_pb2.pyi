@@ -197,8 +197,15 @@ class LedgerWaiter(_message.Message):
     def __init__(self, holder_id: _Optional[str] = ..., stage: _Optional[str] = ..., bytes: _Optional[int] = ..., priority: _Optional[int] = ..., waited_seconds: _Optional[float] = ...) -> None: ...
 
 class GetLedgerResponse(_message.Message):
-    __slots__ = ("device_index", "budget_bytes", "granted_bytes", "granted_high_water_bytes", "holders", "queue", "learned_bytes", "device_used_bytes", "truth_source")
+    __slots__ = ("device_index", "budget_bytes", "granted_bytes", "granted_high_water_bytes", "holders", "queue", "learned_bytes", "device_used_bytes", "truth_source", "context_bytes", "estimated_bytes")
     class LearnedBytesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class EstimatedBytesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -214,6 +221,8 @@ class GetLedgerResponse(_message.Message):
     LEARNED_BYTES_FIELD_NUMBER: _ClassVar[int]
     DEVICE_USED_BYTES_FIELD_NUMBER: _ClassVar[int]
     TRUTH_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_BYTES_FIELD_NUMBER: _ClassVar[int]
     device_index: int
     budget_bytes: int
     granted_bytes: int
@@ -223,4 +232,6 @@ class GetLedgerResponse(_message.Message):
     learned_bytes: _containers.ScalarMap[str, int]
     device_used_bytes: int
     truth_source: str
-    def __init__(self, device_index: _Optional[int] = ..., budget_bytes: _Optional[int] = ..., granted_bytes: _Optional[int] = ..., granted_high_water_bytes: _Optional[int] = ..., holders: _Optional[_Iterable[_Union[LedgerHolder, _Mapping]]] = ..., queue: _Optional[_Iterable[_Union[LedgerWaiter, _Mapping]]] = ..., learned_bytes: _Optional[_Mapping[str, int]] = ..., device_used_bytes: _Optional[int] = ..., truth_source: _Optional[str] = ...) -> None: ...
+    context_bytes: int
+    estimated_bytes: _containers.ScalarMap[str, int]
+    def __init__(self, device_index: _Optional[int] = ..., budget_bytes: _Optional[int] = ..., granted_bytes: _Optional[int] = ..., granted_high_water_bytes: _Optional[int] = ..., holders: _Optional[_Iterable[_Union[LedgerHolder, _Mapping]]] = ..., queue: _Optional[_Iterable[_Union[LedgerWaiter, _Mapping]]] = ..., learned_bytes: _Optional[_Mapping[str, int]] = ..., device_used_bytes: _Optional[int] = ..., truth_source: _Optional[str] = ..., context_bytes: _Optional[int] = ..., estimated_bytes: _Optional[_Mapping[str, int]] = ...) -> None: ...

@@ -71,7 +71,9 @@ def denied_pb(d: Denied) -> arbiter_pb2.HoldDenied:
     )
 
 
-def ledger_pb(snap: LedgerSnapshot, reading: DeviceReading | None) -> arbiter_pb2.GetLedgerResponse:
+def ledger_pb(
+    snap: LedgerSnapshot, reading: DeviceReading | None, config: ArbiterConfig | None = None
+) -> arbiter_pb2.GetLedgerResponse:
     return arbiter_pb2.GetLedgerResponse(
         device_index=snap.device_index,
         budget_bytes=snap.budget_bytes,
@@ -102,4 +104,6 @@ def ledger_pb(snap: LedgerSnapshot, reading: DeviceReading | None) -> arbiter_pb
         learned_bytes=dict(snap.learned),
         device_used_bytes=reading.used if reading else 0,
         truth_source=reading.source if reading else "none",
+        context_bytes=config.context_bytes if config else 0,
+        estimated_bytes=dict(config.estimates) if config else {},
     )

@@ -55,7 +55,7 @@ class ArbiterServicer(arbiter_pb2_grpc.ArbiterServicer):
     ) -> arbiter_pb2.GetLedgerResponse:
         arbiter = self._arbiter(request.device_index)
         reading = await arbiter.check_truth()
-        return ledger_pb(arbiter.snapshot(), reading)
+        return ledger_pb(arbiter.snapshot(), reading, arbiter.config)
 
 
 async def _read(requests: AsyncIterator[arbiter_pb2.HoldRequest], session: LeaseSession) -> None:

@@ -31,10 +31,44 @@ RENDER_BYTES_PER_PIXEL = 160  # rasteriser chunk, rast_out, interpolated maps, k
 BAKE_BYTES_PER_TEXEL_PER_VIEW = 24  # projected texture (3), cos map, boundary map (fp32)
 
 
+# Peak reserved GiB measured through the backend on an NVIDIA H200 (torch 2.11 + CUDA 13,
+# real architectures with RANDOM weights, fp16, 40k-face mesh; benchmarks/results/gpu/
+# texture_paint_h200.md), keyed by (one_model_at_a_time, offload, views, render, texture).
+# Where a configuration was measured, the estimate is that peak + context + a 5 % margin.
+MEASURED_PEAK_RESERVED_GIB: Mapping[tuple[bool, str, int, int, int], float] = {
+    (False, "none", 6, 2048, 2048): 11.88,
+    (False, "none", 4, 2048, 2048): 10.12,
+    (True, "none", 6, 2048, 2048): 5.80,
+    (True, "model", 6, 1024, 1024): 8.83,
+    (True, "none", 4, 1024, 1024): 5.40,
+    (True, "sequential", 4, 1024, 1024): 6.16,
+}
+MEASURED_MARGIN = 1.05
+
+
+def measured_bytes(settings: PaintSettings, element_size: int) -> int | None:
+    """The measured peak (+ context and margin) for these settings, if they were measured."""
+    key = (
+        settings.one_model_at_a_time,
+        settings.offload,
+        settings.views,
+        settings.render_size,
+        settings.texture_size,
+    )
+    gib = MEASURED_PEAK_RESERVED_GIB.get(key)
+    if gib is None or element_size != 2:
+        return None
+    return int(CONTEXT_BYTES + gib * GIB * MEASURED_MARGIN)
+
+
 def estimate_bytes(
     settings: PaintSettings, element_size: int, weight_bytes: Mapping[str, int] | None = None
 ) -> int:
-    """Expected peak device memory of one request under `settings`, bytes."""
+    """Expected peak device memory of one request under `settings`, bytes: the H200
+    measurement where these settings were measured, else the model below."""
+    measured = measured_bytes(settings, element_size)
+    if measured is not None:
+        return measured
     weights = {
         name: float(weight_bytes[name]) if weight_bytes else PUBLISHED_PARAMS[name] * element_size
         for name in PUBLISHED_PARAMS
