@@ -25,7 +25,7 @@ from orchestrator.artifacts import ArtifactStore
 from orchestrator.dispatch import Dispatcher, LeaseAwareDispatcher
 from orchestrator.domain import Stage
 from orchestrator.jobs import JobManager
-from orchestrator.lease_view import ArbiterLeaseView, LeaseView, NoLeaseView
+from orchestrator.lease_view import ArbiterLeaseView, LeaseView, NoLeaseView, RemoteLeaseView
 from orchestrator.metrics import OrchestratorMetrics
 from orchestrator.pipeline import JobPipeline
 from orchestrator.policy import BatchPolicy
@@ -51,6 +51,7 @@ class Orchestrator:
     dispatcher: Dispatcher
     jobs: JobManager
     arbiter: Arbiter | None = None
+    remote_view: RemoteLeaseView | None = None
 
     @classmethod
     async def build(
@@ -63,7 +64,8 @@ class Orchestrator:
         await store.open()
         stages = StageClients(settings, metrics)
         arbiter = await start_arbiter(settings, metrics)
-        view: LeaseView = ArbiterLeaseView(arbiter) if arbiter else NoLeaseView()
+        remote = await start_remote_view(settings)
+        view: LeaseView = ArbiterLeaseView(arbiter) if arbiter else remote or NoLeaseView()
         dispatcher = LeaseAwareDispatcher(
             {s: settings.endpoint(s.value).concurrency for s in Stage},
             settings.stage_queue_limit,
@@ -74,7 +76,7 @@ class Orchestrator:
         )
         pipeline = JobPipeline(stages, dispatcher, settings.limits.max_image_pixels)
         jobs = JobManager(settings, store, ArtifactStore(root), pipeline, metrics)
-        return cls(settings, metrics, store, stages, dispatcher, jobs, arbiter)
+        return cls(settings, metrics, store, stages, dispatcher, jobs, arbiter, remote)
 
     async def close(self) -> None:
         """Stop jobs (resumable), workers, channels and the arbiter; close the store."""
@@ -83,6 +85,8 @@ class Orchestrator:
         await self.stages.close()
         if self.arbiter is not None:
             await self.arbiter.close()
+        if self.remote_view is not None:
+            await self.remote_view.close()
         await self.store.close()
 
 
@@ -98,6 +102,23 @@ async def start_arbiter(
     arbiter = Arbiter.from_settings(settings.arbiter, ArbiterMetrics(metrics.registry))
     await arbiter.start()
     return arbiter
+
+
+async def start_remote_view(settings: OrchestratorSettings) -> RemoteLeaseView | None:
+    """With a standalone arbiter, the view that polls its ledger, started; else None."""
+    if not settings.arbiter_address:
+        return None
+    arb = settings.arbiter
+    view = RemoteLeaseView(
+        settings.arbiter_address,
+        device_index=arb.device_index,
+        interval=settings.arbiter_poll_seconds,
+        timeout=settings.arbiter_poll_timeout_seconds,
+        context_bytes=int(arb.context_bytes),
+        estimates={k: int(v) for k, v in arb.estimates.items()},
+    )
+    await view.start()
+    return view
 
 
 async def create_server(

@@ -141,6 +141,19 @@ class OrchestratorSettings(BaseSettings):
         description="host:port of a standalone `meshpipe arbiter` to use instead of the "
         "embedded one (point the stages' ARBITER_ADDRESS at it too); empty = embedded.",
     )
+    arbiter_poll_seconds: float = Field(
+        default=0.5,
+        ge=0.05,
+        le=10,
+        description="With arbiter_address: how often the lease-aware dispatcher reads the "
+        "standalone arbiter's ledger (GetLedger).",
+    )
+    arbiter_poll_timeout_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=30,
+        description="Deadline of one GetLedger poll; on failure the last ledger is kept.",
+    )
     arbiter: ArbiterSettings = Field(
         default_factory=ArbiterSettings,
         description="The embedded arbiter (budget, safety margin, simulated device, TTL...); "

@@ -15,6 +15,11 @@ def register(sub: Any) -> None:
     p = sub.add_parser("orchestrator", help="serve the orchestrator (jobs API)")
     for stage in STAGES:
         p.add_argument(f"--{stage}", metavar="ADDR", help=f"{stage} stage address host:port")
+    p.add_argument(
+        "--arbiter",
+        metavar="ADDR",
+        help="host:port of a standalone `meshpipe arbiter` to use instead of the embedded one",
+    )
     p.add_argument("--host", help="gRPC bind address")
     p.add_argument("--port", type=int, help="gRPC port (default 50051, 0 = free port)")
     p.add_argument("--metrics-port", type=int, help="/metrics port (0 = free, -1 = off)")
@@ -38,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         "output_dir": args.out,
         "ready_file": args.ready_file,
         "resume": False if args.no_resume else None,
+        "arbiter_address": args.arbiter,
     }
     settings = OrchestratorSettings(**{k: v for k, v in flags.items() if v is not None})
     for stage in STAGES:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -128,11 +129,16 @@ class LocalSystem:
             argv += [f"--{stage}", self.addresses[stage]]
         return argv + list(self.orchestrator_args)
 
-    def restart(self, name: str) -> None:
-        """Stop one child (SIGTERM, grace) and start it again on the same port, so that
-        clients and the orchestrator simply reconnect."""
+    def restart(self, name: str, hard: bool = False) -> None:
+        """Stop one child (SIGTERM, grace; SIGKILL at once when `hard`) and start it again on
+        the same port, so that clients and the orchestrator simply reconnect."""
         with self._lock:
-            stop_all([self.children[name]], self.grace)
+            child = self.children[name]
+            if hard:
+                child.signal(signal.SIGKILL)
+                child.wait_exit(10)
+            else:
+                stop_all([child], self.grace)
             self._respawn(name)
 
     def _respawn(self, name: str) -> None:
