@@ -84,6 +84,11 @@ def from_rpc_error(err: grpc.RpcError) -> MeshpipeError:
     """Turn a stage's status back into the matching typed error (used by the orchestrator)."""
     code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
     details = err.details() if hasattr(err, "details") else str(err)
+    return from_code(code, details)
+
+
+def from_code(code: grpc.StatusCode, details: str) -> MeshpipeError:
+    """The typed error for a status code and its message (e.g. one item of a batch reply)."""
     for klass in (
         InvalidInput,
         NotFound,

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -27,6 +28,97 @@ from orchestrator.policy import BatchPolicy, StageView, WorkItem, choose_next_ba
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Call = Callable[[], Coroutine[Any, Any, Any]]
+# A group's one RPC: payloads in, one result or typed error per payload out, in order.
+GroupSend = Callable[[list[Any]], Awaitable[Sequence[Any]]]
+
+
+class CallGroup:
+    """The calls of one batch, started together so that a stage client can send them as one
+    RPC (StageClients.shape -> Shape.GenerateShapeBatch).
+
+    Each member call that reaches the client `join`s with its request; once every member has
+    joined or finished without joining, one `send` carries the joined requests and each
+    member gets its own result or error. A member cancelled before the send is left out; the
+    send is cancelled when every member waiting on it is."""
+
+    def __init__(self, members: int) -> None:
+        self._open = members
+        self._joined: list[tuple[Any, asyncio.Future[Any]]] = []
+        self._send: GroupSend | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def join(self, payload: Any, send: GroupSend) -> Any:
+        """This member's result of the group's one `send` (its error raised)."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._joined.append((payload, future))
+        self._send = send
+        self.leave()
+        return await future  # cancelling the member cancels only its own future
+
+    def leave(self) -> None:
+        """One member joined or finished; send once none can join any more."""
+        self._open -= 1
+        if self._open == 0 and self._task is None and self._send is not None:
+            self._task = asyncio.create_task(self._flush(self._send), name="group-call")
+
+    async def _flush(self, send: GroupSend) -> None:
+        joined = [(p, f) for p, f in self._joined if not f.done()]
+        if not joined:
+            return
+        waiting = {f for _, f in joined}
+
+        def forget(f: asyncio.Future[Any]) -> None:
+            waiting.discard(f)
+            cancelled = all(f.cancelled() for _, f in joined)
+            if not waiting and cancelled and self._task is not None and not self._task.done():
+                self._task.cancel()
+
+        for f in waiting.copy():
+            f.add_done_callback(forget)
+        try:
+            results = await send([p for p, _ in joined])
+        except asyncio.CancelledError:
+            for _, f in joined:
+                f.cancel()
+            raise
+        except BaseException as exc:  # the whole call failed: every member fails with it
+            for _, f in joined:
+                if not f.done():
+                    f.set_exception(exc)
+            return
+        for (_, f), result in zip(joined, results, strict=True):
+            if f.done():
+                continue
+            if isinstance(result, BaseException):
+                f.set_exception(result)
+            else:
+                f.set_result(result)
+
+
+@dataclass
+class _Member:
+    group: CallGroup
+    joined: bool = False
+
+    def finished(self, _task: asyncio.Task[None]) -> None:
+        """The member's call ended; if it never joined, the group stops waiting for it."""
+        if not self.joined:
+            self.group.leave()
+
+
+_MEMBER: contextvars.ContextVar[_Member | None] = contextvars.ContextVar(
+    "meshpipe_call_group_member", default=None
+)
+
+
+async def join_group(payload: Any, send: GroupSend) -> tuple[bool, Any]:
+    """(True, result) when the running call belongs to a batch group (its payload then goes
+    out in the group's one `send`); (False, None) otherwise, and the caller sends it alone."""
+    member = _MEMBER.get()
+    if member is None or member.joined:
+        return False, None
+    member.joined = True
+    return True, await member.group.join(payload, send)
 
 
 class Dispatcher(Protocol):
@@ -190,6 +282,7 @@ class LeaseAwareDispatcher:
         policy: BatchPolicy | None = None,
         max_batch: int = 8,
         recheck_seconds: float = 0.25,
+        grouped: frozenset[Stage] = frozenset({Stage.SHAPE}),
     ) -> None:
         self._concurrency = concurrency
         self._max_queue = max_queue
@@ -198,6 +291,7 @@ class LeaseAwareDispatcher:
         self._policy = policy or BatchPolicy()
         self._max_batch = max_batch
         self._recheck = recheck_seconds
+        self._grouped = grouped
         self._pending: dict[Stage, deque[_Work]] = {s: deque() for s in Stage}
         self._running: dict[Stage, set[asyncio.Task[None]]] = {s: set() for s in Stage}
         self._batch: _ActiveBatch | None = None
@@ -293,8 +387,28 @@ class LeaseAwareDispatcher:
         if any(self._running[s] for s in leased):
             return  # calls started while leases fitted: let them finish first
         batch = self._choose(state, leased)
-        if batch is not None:
+        if batch is None:
+            return
+        live = [w for w in batch.todo if not w.future.done()]
+        if batch.stage in self._grouped and len(live) > 1:
+            batch.todo.clear()
+            self._start_group(batch.stage, live)
+        else:
             self._fill(batch.stage, batch.todo)
+
+    def _start_group(self, stage: Stage, works: list[_Work]) -> None:
+        """Start a batch's calls at once as one CallGroup: a stage client that supports it
+        (shape) sends them as one RPC, so the group takes the stage's slots together."""
+        group = CallGroup(len(works))
+        for work in works:
+            member = _Member(group)
+            token = _MEMBER.set(member)
+            try:
+                task = self._start(stage, work)  # the task copies the context: its member
+            finally:
+                _MEMBER.reset(token)
+            task.add_done_callback(member.finished)
+        self._publish(stage)
 
     def _choose(self, state: LeaseState, leased: list[Stage]) -> _ActiveBatch | None:
         views = [
@@ -326,13 +440,14 @@ class LeaseAwareDispatcher:
         log.debug("batch of %d %s call(s) (%s)", len(todo), stage.value, choice.reason)
         return self._batch
 
-    def _start(self, stage: Stage, work: _Work) -> None:
+    def _start(self, stage: Stage, work: _Work) -> asyncio.Task[None]:
         self._metrics.stage_queue_wait.labels(stage.value).observe(
             time.monotonic() - work.queued_at
         )
         task = asyncio.create_task(_execute(work), name=f"{stage.value}-call")
         self._running[stage].add(task)
         task.add_done_callback(lambda t: self._finished(stage, t))
+        return task
 
     def _finished(self, stage: Stage, task: asyncio.Task[None]) -> None:
         self._running[stage].discard(task)

@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from meshpipe.errors import Unavailable, from_rpc_error
+from meshpipe.errors import MeshpipeError, Unavailable, from_code, from_rpc_error
 from meshpipe.runtime.process import grpc_options
 from meshpipe.v1 import common_pb2, stage_pb2, stage_pb2_grpc
+from orchestrator.dispatch import join_group
 from orchestrator.domain import BackendRef, Box, Stage, StageReport
 from orchestrator.metrics import OrchestratorMetrics
 from orchestrator.settings import OrchestratorSettings
@@ -90,6 +91,15 @@ def report_from_pb(report: common_pb2.StageReport) -> StageReport:
     )
 
 
+def _shape_output(r: stage_pb2.GenerateShapeResponse) -> ShapeOutput:
+    return ShapeOutput(r.mesh_glb, r.vertex_count, r.face_count, report_from_pb(r.report))
+
+
+def _status_code(name: str) -> grpc.StatusCode:
+    """The status code named `name`; UNKNOWN for a name this client does not know."""
+    return getattr(grpc.StatusCode, name, grpc.StatusCode.UNKNOWN)
+
+
 def _box(b: common_pb2.Box) -> Box:
     return Box(x1=b.x1, y1=b.y1, x2=b.x2, y2=b.y2)
 
@@ -159,8 +169,32 @@ class StageClients:
             octree_resolution=octree_resolution,
             guidance_scale=guidance,
         )
+        grouped, out = await join_group(request, self._shape_batch)
+        if grouped:  # part of a dispatcher batch: sent in its one GenerateShapeBatch call
+            assert isinstance(out, ShapeOutput)
+            return out
         r = await self._invoke(Stage.SHAPE, self._shape.GenerateShape, request)
-        return ShapeOutput(r.mesh_glb, r.vertex_count, r.face_count, report_from_pb(r.report))
+        return _shape_output(r)
+
+    async def _shape_batch(
+        self, requests: list[stage_pb2.GenerateShapeRequest]
+    ) -> list[ShapeOutput | MeshpipeError]:
+        """One Shape.GenerateShapeBatch call: per item its output or its typed error, in
+        order. The deadline scales with the number of items."""
+        batch = stage_pb2.GenerateShapeBatchRequest(items=requests)
+        r = await self._invoke(
+            Stage.SHAPE, self._shape.GenerateShapeBatch, batch, deadline_scale=len(requests)
+        )
+        if len(r.items) != len(requests):
+            raise MeshpipeError(
+                f"shape stage answered {len(r.items)} items for a batch of {len(requests)}"
+            )
+        return [
+            _shape_output(item.result)
+            if item.WhichOneof("outcome") == "result"
+            else from_code(_status_code(item.error.code), item.error.message)
+            for item in r.items
+        ]
 
     async def texture(
         self, mesh_glb: bytes, rgba_png: bytes, texture_size: int, seed: int
@@ -172,13 +206,19 @@ class StageClients:
         r = await self._invoke(Stage.TEXTURE, self._texture.PaintTexture, request)
         return TextureOutput(r.textured_glb, r.texture_size, report_from_pb(r.report))
 
-    async def _invoke(self, stage: Stage, rpc: Callable[..., Awaitable[R]], request: Any) -> R:
+    async def _invoke(
+        self,
+        stage: Stage,
+        rpc: Callable[..., Awaitable[R]],
+        request: Any,
+        deadline_scale: float = 1.0,
+    ) -> R:
         endpoint = self._settings.endpoint(stage.value)
         attempt = 0
         while True:
             t0 = time.monotonic()
             try:
-                response = await rpc(request, timeout=endpoint.deadline_seconds)
+                response = await rpc(request, timeout=endpoint.deadline_seconds * deadline_scale)
             except grpc.aio.AioRpcError as err:
                 self._observe(stage, err.code().name, t0)
                 if err.code() != grpc.StatusCode.UNAVAILABLE:

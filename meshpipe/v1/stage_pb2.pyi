@@ -91,6 +91,34 @@ class GenerateShapeResponse(_message.Message):
     report: _common_pb2.StageReport
     def __init__(self, mesh_glb: _Optional[bytes] = ..., vertex_count: _Optional[int] = ..., face_count: _Optional[int] = ..., watertight: _Optional[bool] = ..., report: _Optional[_Union[_common_pb2.StageReport, _Mapping]] = ...) -> None: ...
 
+class GenerateShapeBatchRequest(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[GenerateShapeRequest]
+    def __init__(self, items: _Optional[_Iterable[_Union[GenerateShapeRequest, _Mapping]]] = ...) -> None: ...
+
+class ItemError(_message.Message):
+    __slots__ = ("code", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    message: str
+    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class ShapeBatchItem(_message.Message):
+    __slots__ = ("result", "error")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    result: GenerateShapeResponse
+    error: ItemError
+    def __init__(self, result: _Optional[_Union[GenerateShapeResponse, _Mapping]] = ..., error: _Optional[_Union[ItemError, _Mapping]] = ...) -> None: ...
+
+class GenerateShapeBatchResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[ShapeBatchItem]
+    def __init__(self, items: _Optional[_Iterable[_Union[ShapeBatchItem, _Mapping]]] = ...) -> None: ...
+
 class PaintTextureRequest(_message.Message):
     __slots__ = ("mesh_glb", "rgba_png", "texture_size", "seed")
     MESH_GLB_FIELD_NUMBER: _ClassVar[int]

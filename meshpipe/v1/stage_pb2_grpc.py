@@ -192,6 +192,11 @@ class ShapeStub:
                 request_serializer=meshpipe_dot_v1_dot_stage__pb2.GenerateShapeRequest.SerializeToString,
                 response_deserializer=meshpipe_dot_v1_dot_stage__pb2.GenerateShapeResponse.FromString,
                 _registered_method=True)
+        self.GenerateShapeBatch = channel.unary_unary(
+                '/meshpipe.v1.Shape/GenerateShapeBatch',
+                request_serializer=meshpipe_dot_v1_dot_stage__pb2.GenerateShapeBatchRequest.SerializeToString,
+                response_deserializer=meshpipe_dot_v1_dot_stage__pb2.GenerateShapeBatchResponse.FromString,
+                _registered_method=True)
 
 
 class ShapeServicer:
@@ -205,6 +210,15 @@ class ShapeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GenerateShapeBatch(self, request, context):
+        """Meshes for several RGBA object images in one model call (where the backend can batch);
+        one bad item gets its own error and never fails its siblings. INVALID_ARGUMENT for an
+        empty batch or one larger than the stage's max_batch.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ShapeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -212,6 +226,11 @@ def add_ShapeServicer_to_server(servicer, server):
                     servicer.GenerateShape,
                     request_deserializer=meshpipe_dot_v1_dot_stage__pb2.GenerateShapeRequest.FromString,
                     response_serializer=meshpipe_dot_v1_dot_stage__pb2.GenerateShapeResponse.SerializeToString,
+            ),
+            'GenerateShapeBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.GenerateShapeBatch,
+                    request_deserializer=meshpipe_dot_v1_dot_stage__pb2.GenerateShapeBatchRequest.FromString,
+                    response_serializer=meshpipe_dot_v1_dot_stage__pb2.GenerateShapeBatchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -242,6 +261,33 @@ class Shape:
             '/meshpipe.v1.Shape/GenerateShape',
             meshpipe_dot_v1_dot_stage__pb2.GenerateShapeRequest.SerializeToString,
             meshpipe_dot_v1_dot_stage__pb2.GenerateShapeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GenerateShapeBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/meshpipe.v1.Shape/GenerateShapeBatch',
+            meshpipe_dot_v1_dot_stage__pb2.GenerateShapeBatchRequest.SerializeToString,
+            meshpipe_dot_v1_dot_stage__pb2.GenerateShapeBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Texture paint on the GPU machine: CUDA tests of the rasteriser, its 2048/1024 benchmark
 # (parity with the compiled custom_rasterizer when that is installed), and the backend's
-# per-profile benchmark with real architectures and random weights.
+# per-profile benchmark with real architectures and random weights, measured through a real
+# `meshpipe stage texture --backend hunyuan-paint` process over gRPC (one per configuration).
 #
 #   bash scripts/gpu/texture_gpu.sh            # everything (the paint benchmark takes long)
 #   QUICK=1 bash scripts/gpu/texture_gpu.sh    # tests + rasteriser + paint at 10/10 steps

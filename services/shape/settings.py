@@ -17,6 +17,13 @@ class ShapeSettings(StageSettings):
 
     port: int = Field(50063, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
     metrics_port: int = Field(9103, ge=-1, le=65535, description="/metrics port; 0 free, -1 off.")
+    max_batch: int = Field(
+        8,
+        ge=1,
+        le=256,
+        description="Most items one GenerateShapeBatch call may carry (keep it at least the "
+        "orchestrator's batch_max_items).",
+    )
     octree_resolution: int = Field(
         128, ge=16, le=1024, description="Default grid resolution along the mesh's longest axis."
     )

@@ -190,9 +190,12 @@ def test_up_without_the_arbiter_removes_the_old_arbiter(health_port: int) -> Non
     launcher(LaunchConfig(port=0, arbiter=False), engine).up(timeout=10)
     assert "meshpipe-arbiter" not in engine.containers_by_name
     changed = {n for n, c in engine.containers_by_name.items() if kept[n] != c.id}
+    # Every service that named the arbiter is recreated: the stages drop its address and the
+    # orchestrator switches from the arbiter container to no arbiter at all.
     assert changed == {
         "meshpipe-detector",
         "meshpipe-matting",
         "meshpipe-shape",
         "meshpipe-texture",
+        "meshpipe-orchestrator",
     }

@@ -162,10 +162,20 @@ def test_concurrent_jobs_share_a_budget_that_does_not_fit_all_stages(
     }
     calls = 3 * 3 * len(FOOTPRINTS)
     assert 0 < sum(batches.values()) < calls, f"work is batched by stage: {batches}"
+    shape = scrape(metrics_url(system, "shape"))
+    batch_rpcs = value(
+        shape,
+        "meshpipe_stage_requests_total",
+        stage="shape",
+        method="GenerateShapeBatch",
+        code="OK",
+    )
+    assert batch_rpcs > 0, "shape batches must reach the stage as single GenerateShapeBatch calls"
     print(
         f"\npeak granted {max(granted) / GIB:.2f} GiB of {BUDGET / GIB:.0f}; evictions "
         f"{evictions:.0f}; parks {stage_parks(system):.0f}; batches {sum(batches.values()):.0f} "
-        f"for {calls} calls: { {k: v for k, v in batches.items() if v} }"
+        f"for {calls} calls: { {k: v for k, v in batches.items() if v} }; "
+        f"GenerateShapeBatch calls {batch_rpcs:.0f}"
     )
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import importlib
 from abc import abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from PIL import Image
 
-from meshpipe.errors import InvalidInput
+from meshpipe.errors import InvalidInput, MeshpipeError
 from meshpipe.runtime.backend import Backend
 from meshpipe.weights import auto_backend
 from services.shape.settings import ShapeSettings
@@ -50,6 +51,20 @@ class ShapeBackend(Backend):
     @abstractmethod
     def generate(self, request: ShapeRequest) -> ShapeResult:
         """Mesh for `request.image` (RGBA, alpha = matte)."""
+
+    def generate_batch(self, requests: Sequence[ShapeRequest]) -> list[ShapeResult | MeshpipeError]:
+        """One result per request, in order; a request that fails with a typed error gets
+        that error in its slot and never fails its siblings.
+
+        This default runs `generate` once per request; a backend whose model takes a batch
+        overrides it to run the requests in one model call."""
+        results: list[ShapeResult | MeshpipeError] = []
+        for request in requests:
+            try:
+                results.append(self.generate(request))
+            except MeshpipeError as exc:
+                results.append(exc)
+        return results
 
     def resolution(self, requested: int) -> int:
         """The grid resolution to use: the default for 0, else a validated request."""

@@ -181,12 +181,15 @@ class HunyuanShapeBackend(ShapeBackend):
     def generate_batch(self, requests: Sequence[ShapeRequest]) -> list[ShapeResult | MeshpipeError]:
         """One pipeline call per group of requests sharing steps, guidance and resolution.
 
-        An object whose surface comes out empty gets its error in its slot; its siblings
-        keep their meshes. Invalid knobs raise before anything runs."""
+        A request with invalid knobs, or whose surface comes out empty, gets its error in
+        its slot; its siblings keep their meshes."""
         results: dict[int, ShapeResult | MeshpipeError] = {}
         groups: dict[tuple[int, float, int], list[int]] = {}
         for i, r in enumerate(requests):
-            groups.setdefault(self._knobs(r), []).append(i)
+            try:
+                groups.setdefault(self._knobs(r), []).append(i)
+            except InvalidInput as exc:
+                results[i] = exc
         for (steps, guidance, resolution), members in groups.items():
             batch = [requests[i] for i in members]
             t0 = time.perf_counter()

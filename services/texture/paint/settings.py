@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from meshpipe.profiles import profile_for_vram, profile_named
 
@@ -105,9 +105,7 @@ class PaintSettings(BaseModel):
     dtype: str = Field(
         default="auto", description="auto (fp16 on CUDA, fp32 on CPU), float16, float32."
     )
-    views: Literal[6, 4, 3] = Field(
-        default=6, description="Cameras painted by the multiview model."
-    )
+    views: int = Field(default=6, description="Cameras painted by the multiview model: 6, 4 or 3.")
     render_size: int = Field(
         default=2048, ge=64, le=4096, description="Side of normal/position renders."
     )
@@ -144,6 +142,15 @@ class PaintSettings(BaseModel):
         description="auto: hy3dgen's compiled custom_rasterizer when installed, else the "
         "pure-PyTorch one; torch / extension force one.",
     )
+
+    @field_validator("views", mode="before")
+    @classmethod
+    def _views_from_env(cls, value: object) -> int:
+        """Accept "4" from the environment; only the camera sets that exist (6, 4, 3)."""
+        views = int(value) if isinstance(value, str | int) else -1
+        if views not in (6, 4, 3):
+            raise ValueError(f"views must be 6, 4 or 3, got {value!r}")
+        return views
 
 
 _FROM_STAGE_IF_SET = ("texture_size",)

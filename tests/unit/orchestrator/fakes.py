@@ -36,6 +36,8 @@ class Behaviour:
     calls: list[tuple[str, float, float]] = field(default_factory=list)  # (stage, start, end)
     cancelled: list[str] = field(default_factory=list)  # stages whose call was cancelled
     shape_requests: list[stage_pb2.GenerateShapeRequest] = field(default_factory=list)
+    shape_batches: list[int] = field(default_factory=list)  # items per GenerateShapeBatch
+    shape_fail_seed: int | None = None  # a batch item with this seed gets an ItemError
     shape_reached: asyncio.Event = field(default_factory=asyncio.Event)  # a shape call arrived
     call_cancelled: asyncio.Event = field(default_factory=asyncio.Event)  # a call was cancelled
 
@@ -127,15 +129,37 @@ class FakeShape(stage_pb2_grpc.ShapeServicer):
         self.b.shape_reached.set()
         start = await _enter(self.b, "shape", context)
         Image.open(io.BytesIO(request.rgba_png)).verify()
-        mesh = trimesh.creation.box()
         self.b.calls.append(("shape", start, time.monotonic()))
-        return stage_pb2.GenerateShapeResponse(
-            mesh_glb=_glb(mesh),
-            vertex_count=len(mesh.vertices),
-            face_count=len(mesh.faces),
-            watertight=True,
-            report=_report("shape"),
-        )
+        return _box_response()
+
+    async def GenerateShapeBatch(
+        self, request: stage_pb2.GenerateShapeBatchRequest, context: grpc.aio.ServicerContext
+    ) -> stage_pb2.GenerateShapeBatchResponse:
+        self.b.shape_batches.append(len(request.items))
+        self.b.shape_reached.set()
+        start = await _enter(self.b, "shape", context)
+        items = []
+        for item in request.items:
+            self.b.shape_requests.append(item)
+            if item.seed == self.b.shape_fail_seed:
+                error = stage_pb2.ItemError(code="FAILED_PRECONDITION", message="no surface")
+                items.append(stage_pb2.ShapeBatchItem(error=error))
+            else:
+                Image.open(io.BytesIO(item.rgba_png)).verify()
+                items.append(stage_pb2.ShapeBatchItem(result=_box_response()))
+        self.b.calls.append(("shape-batch", start, time.monotonic()))
+        return stage_pb2.GenerateShapeBatchResponse(items=items)
+
+
+def _box_response() -> stage_pb2.GenerateShapeResponse:
+    mesh = trimesh.creation.box()
+    return stage_pb2.GenerateShapeResponse(
+        mesh_glb=_glb(mesh),
+        vertex_count=len(mesh.vertices),
+        face_count=len(mesh.faces),
+        watertight=True,
+        report=_report("shape"),
+    )
 
 
 class FakeTexture(stage_pb2_grpc.TextureServicer):

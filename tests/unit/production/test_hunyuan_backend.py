@@ -118,6 +118,16 @@ def test_an_empty_surface_fails_only_its_own_object(
     assert isinstance(failed, FailedPrecondition) and "no surface" in str(failed)
 
 
+def test_invalid_knobs_fail_only_their_own_object(
+    tiny_hunyuan: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = HunyuanShapeBackend(settings_for(tiny_hunyuan, postprocess=False))
+    monkeypatch.setattr(backend, "_run", lambda *a: [trimesh.creation.icosphere()])
+    bad, ok = backend.generate_batch([ShapeRequest(crop(), steps=500), ShapeRequest(crop())])
+    assert isinstance(bad, InvalidInput) and "steps" in str(bad)
+    assert isinstance(ok, ShapeResult) and ok.face_count == 1280
+
+
 def test_turbo_variant_loads_its_flashvdm_vae(tiny_hunyuan: Path) -> None:
     backend = HunyuanShapeBackend(
         settings_for(tiny_hunyuan, hunyuan_variant="v2-mini-turbo", octree_resolution=64)
