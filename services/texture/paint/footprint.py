@@ -33,12 +33,16 @@ BAKE_BYTES_PER_TEXEL_PER_VIEW = 24  # projected texture (3), cos map, boundary m
 
 # Peak reserved GiB measured through the backend on an NVIDIA H200 (torch 2.11 + CUDA 13,
 # real architectures with RANDOM weights, fp16, 40k-face mesh; benchmarks/results/gpu/
-# texture_paint_h200.md), keyed by (one_model_at_a_time, offload, views, render, texture).
+# texture_service_h200.md through the texture service, texture_paint_h200*.md directly), keyed by (one_model_at_a_time, offload, views, render, texture).
 # Where a configuration was measured, the estimate is that peak + context + a 5 % margin.
 MEASURED_PEAK_RESERVED_GIB: Mapping[tuple[bool, str, int, int, int], float] = {
     (False, "none", 6, 2048, 2048): 11.88,
+    (False, "none", 6, 1024, 1024): 11.73,
     (False, "none", 4, 2048, 2048): 10.12,
+    (False, "none", 4, 1024, 1024): 9.98,
     (True, "none", 6, 2048, 2048): 5.80,
+    (True, "none", 6, 1024, 1024): 5.77,
+    (True, "none", 4, 2048, 2048): 5.43,
     (True, "model", 6, 1024, 1024): 8.83,
     (True, "none", 4, 1024, 1024): 5.40,
     (True, "sequential", 4, 1024, 1024): 6.16,
