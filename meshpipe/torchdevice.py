@@ -124,3 +124,23 @@ def cuda_available() -> bool:
     except ImportError:
         return False
     return bool(torch.cuda.is_available())
+
+
+class SingleModuleLifecycle:
+    """park / wake / memory / reset_peak_memory of a backend that keeps one torch module in
+    `self._model` on `self.device` (mix in before the stage's Backend class)."""
+
+    _model: Any
+    device: Any
+
+    def park(self) -> None:
+        park([self._model] if self._model is not None else [])
+
+    def wake(self) -> None:
+        wake([self._model] if self._model is not None else [], self.device)
+
+    def memory(self) -> DeviceMemory:
+        return device_memory(self.device)
+
+    def reset_peak_memory(self) -> None:
+        reset_peak(self.device)

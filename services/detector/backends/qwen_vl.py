@@ -18,7 +18,7 @@ from PIL import Image
 from meshpipe import torchdevice
 from meshpipe.errors import FailedPrecondition
 from meshpipe.profiles import apply_profile, device_total_bytes, resolve_profile
-from meshpipe.runtime.backend import BackendInfo, DeviceMemory
+from meshpipe.runtime.backend import BackendInfo
 from meshpipe.torchcompat import ensure_torchvision
 from meshpipe.weights import (
     WeightsSpec,
@@ -63,7 +63,7 @@ def _size_key(model_id: str) -> str:
     return f"{match.group(1)}b" if match else "2b"
 
 
-class QwenVLBackend(DetectorBackend):
+class QwenVLBackend(torchdevice.SingleModuleLifecycle, DetectorBackend):
     """Qwen3-VL (2B/4B/8B Instruct) answering grounding prompts."""
 
     def __init__(self, settings: DetectorSettings) -> None:
@@ -110,22 +110,10 @@ class QwenVLBackend(DetectorBackend):
         probe.paste((200, 40, 40), (40, 24, 88, 72))
         self._generate(probe, ["object"], max_new_tokens=8)
 
-    def park(self) -> None:
-        torchdevice.park([self._model] if self._model is not None else [])
-
-    def wake(self) -> None:
-        torchdevice.wake([self._model] if self._model is not None else [], self.device)
-
     def unload(self) -> None:
         self._model = None
         self._processor = None
         torchdevice.release_cached()
-
-    def memory(self) -> DeviceMemory:
-        return torchdevice.device_memory(self.device)
-
-    def reset_peak_memory(self) -> None:
-        torchdevice.reset_peak(self.device)
 
     # ------------------------------------------------------------------ inference
     def propose(self, image: Image.Image, prompt: str, options: DetectOptions) -> DetectResult:

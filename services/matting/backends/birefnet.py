@@ -21,7 +21,7 @@ from PIL import Image
 from meshpipe import torchdevice
 from meshpipe.errors import FailedPrecondition
 from meshpipe.profiles import apply_profile, device_total_bytes, resolve_profile
-from meshpipe.runtime.backend import BackendInfo, DeviceMemory
+from meshpipe.runtime.backend import BackendInfo
 from meshpipe.torchcompat import ensure_torchvision
 from meshpipe.weights import WeightsSpec, missing_safetensors, require
 from services.matting.backends import MattingBackend
@@ -63,7 +63,7 @@ def _missing(folder: Path) -> list[str]:
     return lost + missing_safetensors(folder)
 
 
-class BiRefNetBackend(MattingBackend):
+class BiRefNetBackend(torchdevice.SingleModuleLifecycle, MattingBackend):
     """BiRefNet (or any model with its interface) from a local trust_remote_code folder."""
 
     def __init__(self, settings: MattingSettings) -> None:
@@ -109,21 +109,9 @@ class BiRefNetBackend(MattingBackend):
         probe.paste((180, 40, 40), (16, 16, 48, 48))
         self.predict_alpha(probe)
 
-    def park(self) -> None:
-        torchdevice.park([self._model] if self._model is not None else [])
-
-    def wake(self) -> None:
-        torchdevice.wake([self._model] if self._model is not None else [], self.device)
-
     def unload(self) -> None:
         self._model = None
         torchdevice.release_cached()
-
-    def memory(self) -> DeviceMemory:
-        return torchdevice.device_memory(self.device)
-
-    def reset_peak_memory(self) -> None:
-        torchdevice.reset_peak(self.device)
 
     def predict_alpha(self, image: Image.Image) -> np.ndarray:
         if self._model is None:

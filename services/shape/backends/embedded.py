@@ -9,12 +9,12 @@ cubes -> Taubin smoothing -> optional decimation -> GLB. Coordinates follow
 from __future__ import annotations
 
 import importlib.util
-import time
 
 from PIL import Image, ImageDraw
 
 from meshpipe.errors import FailedPrecondition
 from meshpipe.runtime.backend import BackendInfo
+from meshpipe.runtime.steps import StepTimer
 from services.shape.backends import ShapeBackend, ShapeRequest, ShapeResult
 from services.shape.backends.embedded_inflate import inflate
 from services.shape.backends.embedded_matte import silhouette_from_rgba
@@ -48,7 +48,7 @@ class EmbeddedShapeBackend(ShapeBackend):
 
     def generate(self, request: ShapeRequest) -> ShapeResult:
         resolution = self.resolution(request.octree_resolution)
-        clock = _Clock()
+        clock = StepTimer()
         silhouette = silhouette_from_rgba(
             request.image,
             max(_MIN_WORK_SIDE, 2 * resolution),
@@ -65,18 +65,5 @@ class EmbeddedShapeBackend(ShapeBackend):
         glb = to_glb(mesh, silhouette.view)
         clock.lap("export")
         return ShapeResult(
-            glb, len(mesh.vertices), len(mesh.faces), mesh.is_watertight, clock.steps
+            glb, len(mesh.vertices), len(mesh.faces), mesh.is_watertight, clock.seconds
         )
-
-
-class _Clock:
-    """Named step timings for the StageReport."""
-
-    def __init__(self) -> None:
-        self.steps: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.steps[name] = now - self._last
-        self._last = now

@@ -7,14 +7,13 @@ position onto the crop (front orthographic view, `meshpipe.frontview`) and sampl
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import trimesh
 from PIL import Image, ImageDraw
 
 from meshpipe.frontview import FrontView
 from meshpipe.runtime.backend import BackendInfo
+from meshpipe.runtime.steps import StepTimer
 from services.texture.backends import TextureBackend, TextureRequest, TextureResult
 from services.texture.backends.embedded_bake import (
     bleed,
@@ -50,7 +49,7 @@ class EmbeddedTextureBackend(TextureBackend):
 
     def paint(self, request: TextureRequest) -> TextureResult:
         size = self.texture_side(request.texture_size)
-        clock = _Clock()
+        clock = StepTimer()
         mask = object_mask(request.image)
         mesh, extras = read_mesh(request.mesh_glb, self.settings.max_faces)
         view = FrontView.from_extras(extras)
@@ -76,23 +75,10 @@ class EmbeddedTextureBackend(TextureBackend):
         clock.lap("dilate")
         glb = write_glb(mesh, atlas, image, extras)
         clock.lap("export")
-        return TextureResult(glb, size, len(atlas.source), len(atlas.faces), clock.steps)
+        return TextureResult(glb, size, len(atlas.source), len(atlas.faces), clock.seconds)
 
 
 def _texel_triangles(atlas: Atlas, size: int) -> np.ndarray:
     """UV triangles [F, 3, 2] in texel coordinates (column, row); row 0 is the image's top."""
     texel = np.column_stack([atlas.uv[:, 0] * size, (1.0 - atlas.uv[:, 1]) * size])
     return texel[atlas.faces]
-
-
-class _Clock:
-    """Named step timings for the StageReport."""
-
-    def __init__(self) -> None:
-        self.steps: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.steps[name] = now - self._last
-        self._last = now

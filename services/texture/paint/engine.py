@@ -21,6 +21,7 @@ from meshpipe import torchdevice
 from meshpipe.errors import FailedPrecondition, InvalidInput, ResourceExhausted
 from meshpipe.profiles import device_total_bytes
 from meshpipe.runtime.backend import BackendInfo, DeviceMemory
+from meshpipe.runtime.steps import StepTimer
 from meshpipe.torchcompat import ensure_torchvision
 from meshpipe.weights import require
 from services.texture.paint import footprint, painter
@@ -33,7 +34,6 @@ from services.texture.paint.models import (
 from services.texture.paint.residency import Residency
 from services.texture.paint.settings import PaintSettings, apply_paint_profile, profile_name
 from services.texture.paint.shim import prepare_rasterizer
-from services.texture.paint.steps import StepTimer
 from services.texture.paint.weights import weights_spec
 
 log = logging.getLogger(__name__)

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from meshpipe.runtime.steps import StepTimer
 from services.texture.paint.models import PaintModel
 from services.texture.paint.residency import Residency
 from services.texture.paint.settings import PaintSettings
-from services.texture.paint.steps import StepTimer
 from services.texture.paint.views import VIEW_SETS, ViewSet
 
 
