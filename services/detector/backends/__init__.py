@@ -7,14 +7,13 @@ write a module here with a DetectorBackend subclass and add its id to BACKENDS.
 
 from __future__ import annotations
 
-import importlib
 from abc import abstractmethod
 from dataclasses import dataclass, field
 
 from PIL import Image
 
 from meshpipe.runtime.backend import Backend
-from meshpipe.weights import auto_backend
+from meshpipe.runtime.registry import build_backend_from
 from services.detector.boxes import Detection, select
 from services.detector.options import DetectOptions
 from services.detector.settings import DetectorSettings
@@ -59,13 +58,6 @@ class DetectorBackend(Backend):
 
 
 def build_backend(settings: DetectorSettings) -> DetectorBackend:
-    """The backend named by settings.backend."""
-    name = auto_backend("detector", settings) if settings.backend == "auto" else settings.backend
-    target = BACKENDS.get(name)
-    if target is None:
-        known = ", ".join(sorted(BACKENDS))
-        raise ValueError(f"unknown detector backend {settings.backend!r} (known: {known})")
-    module_name, class_name = target.split(":")
-    backend_cls = getattr(importlib.import_module(module_name), class_name)
-    backend: DetectorBackend = backend_cls(settings)
+    """The backend named by `settings.backend` (or `auto`)."""
+    backend: DetectorBackend = build_backend_from("detector", settings, BACKENDS, DetectorBackend)
     return backend

@@ -8,7 +8,6 @@ BACKENDS.
 
 from __future__ import annotations
 
-import importlib
 from abc import abstractmethod
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ from PIL import Image
 
 from meshpipe.errors import InvalidInput
 from meshpipe.runtime.backend import Backend
-from meshpipe.weights import auto_backend
+from meshpipe.runtime.registry import build_backend_from
 from services.matting.alpha import drop_stray_parts, refine_edges
 from services.matting.foreground import estimate_foreground
 from services.matting.resample import resize
@@ -93,13 +92,6 @@ def _to_crop_size(
 
 
 def build_backend(settings: MattingSettings) -> MattingBackend:
-    """The backend named by settings.backend."""
-    name = auto_backend("matting", settings) if settings.backend == "auto" else settings.backend
-    target = BACKENDS.get(name)
-    if target is None:
-        known = ", ".join(sorted(BACKENDS))
-        raise ValueError(f"unknown matting backend {settings.backend!r} (known: {known})")
-    module_name, class_name = target.split(":")
-    backend_cls = getattr(importlib.import_module(module_name), class_name)
-    backend: MattingBackend = backend_cls(settings)
+    """The backend named by `settings.backend` (or `auto`)."""
+    backend: MattingBackend = build_backend_from("matting", settings, BACKENDS, MattingBackend)
     return backend

@@ -7,7 +7,6 @@ the other deployments.
 
 from __future__ import annotations
 
-import importlib
 from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from PIL import Image
 
 from meshpipe.errors import InvalidInput, MeshpipeError
 from meshpipe.runtime.backend import Backend
-from meshpipe.weights import auto_backend
+from meshpipe.runtime.registry import build_backend_from
 from services.shape.settings import ShapeSettings
 
 
@@ -84,13 +83,6 @@ _BACKENDS = {
 
 
 def build_backend(settings: ShapeSettings) -> ShapeBackend:
-    """The backend named by `settings.backend`."""
-    name = auto_backend("shape", settings) if settings.backend == "auto" else settings.backend
-    target = _BACKENDS.get(name)
-    if target is None:
-        known = ", ".join(sorted(_BACKENDS))
-        raise ValueError(f"unknown shape backend {settings.backend!r}; known: {known}")
-    module_name, class_name = target.split(":")
-    backend_cls = getattr(importlib.import_module(module_name), class_name)
-    backend: ShapeBackend = backend_cls(settings)
+    """The backend named by `settings.backend` (or `auto`)."""
+    backend: ShapeBackend = build_backend_from("shape", settings, _BACKENDS, ShapeBackend)
     return backend

@@ -7,7 +7,6 @@ other deployments.
 
 from __future__ import annotations
 
-import importlib
 from abc import abstractmethod
 from dataclasses import dataclass, field
 
@@ -15,6 +14,7 @@ from PIL import Image
 
 from meshpipe.errors import InvalidInput
 from meshpipe.runtime.backend import Backend
+from meshpipe.runtime.registry import build_backend_from
 from services.texture.settings import TextureSettings
 
 
@@ -67,12 +67,6 @@ _BACKENDS = {
 
 
 def build_backend(settings: TextureSettings) -> TextureBackend:
-    """The backend named by `settings.backend`."""
-    target = _BACKENDS.get(settings.backend)
-    if target is None:
-        known = ", ".join(sorted(_BACKENDS))
-        raise ValueError(f"unknown texture backend {settings.backend!r}; known: {known}")
-    module_name, class_name = target.split(":")
-    backend_cls = getattr(importlib.import_module(module_name), class_name)
-    backend: TextureBackend = backend_cls(settings)
+    """The backend named by `settings.backend` (or `auto`)."""
+    backend: TextureBackend = build_backend_from("texture", settings, _BACKENDS, TextureBackend)
     return backend
