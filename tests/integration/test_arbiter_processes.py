@@ -13,11 +13,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -26,7 +25,7 @@ from PIL import Image
 
 from meshpipe.images import encode_png
 from meshpipe.v1 import stage_pb2, stage_pb2_grpc
-from tests.support.metrics import scrape, value
+from tests.support.metrics import Sampler, scrape, value
 from tests.support.stage_process import StageHandle, running_stage
 
 GIB = 1 << 30
@@ -87,32 +86,6 @@ def stage_env(arbiter: ArbiterProcess) -> dict[str, str]:
     }
 
 
-@dataclass
-class Sampler:
-    """Scrapes the arbiter's /metrics every 50 ms in a thread."""
-
-    url: str
-    samples: list[dict[tuple[str, frozenset[tuple[str, str]]], float]] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-
-    def run(self) -> None:
-        while not self._stop.wait(0.05):
-            self.samples.append(scrape(self.url))
-
-    def series(self, name: str, **labels: str) -> list[float]:
-        return [value(s, name, device="0", **labels) for s in self.samples]
-
-    @contextlib.contextmanager
-    def running(self) -> Iterator[Sampler]:
-        thread = threading.Thread(target=self.run, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            thread.join(5)
-
-
 def matte(stage: StageHandle) -> float:
     """One Matte call; returns its wall seconds."""
     rgb = np.zeros((64, 64, 3), np.uint8)
@@ -152,7 +125,7 @@ def test_stages_that_do_not_all_fit_share_the_budget_through_reclaims() -> None:
             for s in stages
         ]  # fmt: skip
 
-    granted = sampler.series("meshpipe_arbiter_granted_bytes")
+    granted = sampler.series("meshpipe_arbiter_granted_bytes", device="0")
     assert len(granted) > 20 and max(granted) > 0
     assert max(granted) <= BUDGET
     assert value(final, "meshpipe_arbiter_granted_high_water_bytes", device="0") <= BUDGET
@@ -161,7 +134,7 @@ def test_stages_that_do_not_all_fit_share_the_budget_through_reclaims() -> None:
     assert sum(stage_parks) >= 3, "reclaims must really park the stages"
     assert value(final, "meshpipe_arbiter_denials_total", device="0", stage="matting",
                  code="RESOURCE_EXHAUSTED") == 0  # fmt: skip
-    assert max(sampler.series("meshpipe_arbiter_queue_depth")) >= 1
+    assert max(sampler.series("meshpipe_arbiter_queue_depth", device="0")) >= 1
     used = value(final, "meshpipe_arbiter_device_used_bytes", device="0", source="simulated")
     ledger = value(final, "meshpipe_arbiter_granted_bytes", device="0")
     assert used == ledger > 0, "the simulated device's truth agrees with the ledger at rest"

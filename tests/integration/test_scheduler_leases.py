@@ -6,15 +6,12 @@ call). The orchestrator's /metrics (its own and the arbiter's) is sampled throug
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -24,7 +21,7 @@ from meshpipe.client import MeshpipeClient, job_options
 from meshpipe.launcher.local import LocalSystem
 from meshpipe.v1 import orchestrator_pb2 as pb
 from tests.integration.scenes import three_object_scene
-from tests.support.metrics import scrape, value
+from tests.support.metrics import Sampler, scrape, value
 
 pytestmark = pytest.mark.slow
 GIB = 1 << 30
@@ -68,32 +65,6 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
 def client(system: LocalSystem) -> Iterator[MeshpipeClient]:
     with MeshpipeClient(system.orchestrator_address, timeout=180) as c:
         yield c
-
-
-@dataclass
-class Sampler:
-    """Scrapes a /metrics endpoint every 50 ms in a thread."""
-
-    url: str
-    samples: list[Samples] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            self.samples.append(scrape(self.url))
-
-    def series(self, name: str, **labels: str) -> list[float]:
-        return [value(s, name, **labels) for s in self.samples]
-
-    @contextlib.contextmanager
-    def running(self) -> Iterator[Sampler]:
-        thread = threading.Thread(target=self._run, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            thread.join(5)
 
 
 def metrics_url(system: LocalSystem, name: str) -> str:

@@ -27,13 +27,12 @@ from tests.integration.test_scheduler_leases import (
     FOOTPRINTS,
     GIB,
     TTL,
-    Sampler,
     assert_meshes_load,
     metrics_url,
     submit,
     system_env,
 )
-from tests.support.metrics import scrape, value
+from tests.support.metrics import Sampler, scrape, value
 
 pytestmark = pytest.mark.slow
 
