@@ -7,10 +7,10 @@ given). A profile only fills the knobs the operator did not set explicitly, and 
 production backends; the estimates are starting points that the runtime replaces with the
 learned peak after the first request (DESIGN section 4).
 
-Estimates are peak *reserved* memory plus the CUDA context (617 MiB measured), derived
-from DESIGN section 9 (Hunyuan3D-DiT v2-mini 7.78 GiB / v2-0 10.07 GiB peak reserved at
-octree 256) and the published sizes of section 10 (Qwen3-VL-2B 4.3 GB bf16, BiRefNet at
-1024 px fp16 3.5 GB); `scripts/gpu/backends_bench.py` measures them per profile.
+Estimates are peak *reserved* memory plus the CUDA context (617 MiB measured). They come
+from `scripts/gpu/backends_bench.py`: the real architectures with random weights run
+through the stage services on an H200 (`benchmarks/results/gpu/`, docs/backends.md).
+Where a configuration was not measured, the comment next to it says what bounds it.
 """
 
 from __future__ import annotations
@@ -61,6 +61,13 @@ def _gib(**by_model: float) -> dict[str, float]:
     return {k.replace("_", "-"): v + CUDA_CONTEXT_GIB for k, v in by_model.items()}
 
 
+# Measured (H200, random weights; peak reserved before the context is added): detector 2b
+# 4.29-4.37 GiB at every profile (weights dominate); BiRefNet 2.32 / 1.48 / 0.94 GiB at
+# 1024 / 768 / 512 px; v2-mini 9.07 high, 5.27 balanced, 2.52 minimal; v2-0 10.53 high,
+# 6.63 balanced, 2.85 medium and low, 2.81 minimal. Not measured: v2-mini medium/low (set
+# to v2-0's 2.85 at the same knobs: it has the same DINOv2-giant conditioner, a smaller DiT
+# and a VAE with 512 instead of 3072 latents), rembg on onnxruntime-gpu (1.0 / 0.8 GiB are
+# u2net-sized guesses), Qwen3-VL 4b/8b (bf16 weight sizes plus the 2b's activations).
 PROFILES: tuple[MemoryProfile, ...] = (
     MemoryProfile(
         "high",
@@ -73,7 +80,7 @@ PROFILES: tuple[MemoryProfile, ...] = (
                 _gib(**{"2b": 4.5, "4b": 10.0, "8b": 19.0}),
             ),
             "matting": StageProfile(
-                {"dtype": "float16", "birefnet_resolution": 1024}, _gib(birefnet=3.5, rembg=1.0)
+                {"dtype": "float16", "birefnet_resolution": 1024}, _gib(birefnet=2.35, rembg=1.0)
             ),
             "shape": StageProfile(
                 {
@@ -97,7 +104,7 @@ PROFILES: tuple[MemoryProfile, ...] = (
                 _gib(**{"2b": 4.5, "4b": 9.6}),
             ),
             "matting": StageProfile(
-                {"dtype": "float16", "birefnet_resolution": 1024}, _gib(birefnet=3.5, rembg=1.0)
+                {"dtype": "float16", "birefnet_resolution": 1024}, _gib(birefnet=2.35, rembg=1.0)
             ),
             "shape": StageProfile(
                 {
@@ -106,7 +113,7 @@ PROFILES: tuple[MemoryProfile, ...] = (
                     "octree_resolution": 256,
                     "num_chunks": 50_000,
                 },
-                _gib(v2_mini=5.5, v2_0=10.3),
+                _gib(v2_mini=5.5, v2_0=6.7),
             ),
         },
     ),
@@ -121,7 +128,7 @@ PROFILES: tuple[MemoryProfile, ...] = (
                 _gib(**{"2b": 4.5, "4b": 9.3}),
             ),
             "matting": StageProfile(
-                {"dtype": "float16", "birefnet_resolution": 1024}, _gib(birefnet=3.5, rembg=1.0)
+                {"dtype": "float16", "birefnet_resolution": 1024}, _gib(birefnet=2.35, rembg=1.0)
             ),
             "shape": StageProfile(
                 {
@@ -130,7 +137,7 @@ PROFILES: tuple[MemoryProfile, ...] = (
                     "octree_resolution": 256,
                     "num_chunks": 20_000,
                 },
-                _gib(v2_mini=5.0, v2_0=6.0),
+                _gib(v2_mini=2.9, v2_0=2.9),
             ),
         },
     ),
@@ -144,7 +151,7 @@ PROFILES: tuple[MemoryProfile, ...] = (
                 {"dtype": "auto", "max_pixels": 512 * 32 * 32}, _gib(**{"2b": 4.5})
             ),
             "matting": StageProfile(
-                {"dtype": "float16", "birefnet_resolution": 768}, _gib(birefnet=2.4, rembg=0.8)
+                {"dtype": "float16", "birefnet_resolution": 768}, _gib(birefnet=1.5, rembg=0.8)
             ),
             "shape": StageProfile(
                 {
@@ -153,7 +160,7 @@ PROFILES: tuple[MemoryProfile, ...] = (
                     "octree_resolution": 256,
                     "num_chunks": 8_000,
                 },
-                _gib(v2_mini=4.5, v2_0=5.5),
+                _gib(v2_mini=2.9, v2_0=2.9),
             ),
         },
     ),
@@ -167,7 +174,7 @@ PROFILES: tuple[MemoryProfile, ...] = (
                 {"dtype": "auto", "max_pixels": 256 * 32 * 32}, _gib(**{"2b": 4.5})
             ),
             "matting": StageProfile(
-                {"dtype": "float16", "birefnet_resolution": 512}, _gib(birefnet=1.6, rembg=0.8)
+                {"dtype": "float16", "birefnet_resolution": 512}, _gib(birefnet=0.95, rembg=0.8)
             ),
             "shape": StageProfile(
                 {
@@ -176,7 +183,7 @@ PROFILES: tuple[MemoryProfile, ...] = (
                     "octree_resolution": 192,
                     "num_chunks": 4_000,
                 },
-                _gib(v2_mini=2.5, v2_0=3.0),
+                _gib(v2_mini=2.55, v2_0=2.85),
             ),
         },
     ),

@@ -4,6 +4,8 @@ backends load (for scripts/gpu/backends_bench.py on a CUDA machine).
 * Qwen3-VL-2B-Instruct: the published config (transcribed below; pass the real
   config.json with --qwen-config where it is at hand), a byte-level tokenizer whose
   special tokens sit at Qwen's ids, the Qwen2-VL image processor with Qwen3-VL's patch 16.
+  Checked by parameter count: 2.1275 B in all, 407.0 M vision, 1.7206 B language, as the
+  published checkpoint's tensors (2.128 B / 407.0 M / 1.721 B; 4.26 GB bf16 safetensors).
 * Hunyuan3D-DiT v2-mini and v2-0: the configs of /work/shared/tools/gpu_physics.py (DiT,
   ShapeVAE, DINOv2-giant conditioner), fp16 safetensors in hy3dgen's HY3DGEN_MODELS layout.
 * BiRefNet: only where its code folder is supplied (its architecture ships with its

@@ -13,6 +13,9 @@
 # tool's 64 MiB carry limit: without pymeshlab the shape runs have post-processing off
 # (a stand-in module satisfies hy3dgen's import), without onnxruntime-gpu rembg runs on
 # the CPU (its BackendInfo says so). Without WHEELHOUSE everything comes from PyPI.
+# BiRefNet needs its code folder (config.json + birefnet.py + BiRefNet_config.py, no
+# weights: random ones are saved on the GPU machine): pass --birefnet-code DIR, carried
+# like the wheels. Its published code needs the transformers-5 fixes of docs/backends.md.
 # QUICK=1 measures shape v2-mini and the detector at profiles high and minimal only.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,6 +28,7 @@ WHEELS=(
   typing-inspection==0.4.5 annotated-types==0.8.0 prometheus-client
   diffusers==0.42.1 importlib-metadata==10.2.0 hy3dgen==2.0.2 trimesh==5.2.0 rembg==2.0.86 pymatting==1.1.16 pooch==1.9.0 platformdirs==4.14.7
   jsonschema==4.26.0 jsonschema-specifications referencing==0.37.0 rpds-py
+  kornia==0.9.0 kornia-rs==0.2.0  # BiRefNet's code imports kornia (timm is there already)
 )
 BIG_WHEELS=(pymeshlab==2025.7.post1 onnxruntime-gpu)
 

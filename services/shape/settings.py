@@ -88,7 +88,16 @@ class ShapeSettings(StageSettings):
         "'sequential' also streams the DiT layer by layer.",
     )
     postprocess: bool = Field(
-        True, description="Run FloaterRemover, DegenerateFaceRemover and FaceReducer (max_faces)."
+        True,
+        description="Remove floaters and degenerate faces, then reduce to max_faces "
+        "(hy3dgen's post-processing filters, run in memory).",
+    )
+    face_reducer: Literal["quadric", "fast"] = Field(
+        "quadric",
+        description="Face reduction after post-processing: quadric = pymeshlab's edge "
+        "collapse with hy3dgen's own parameters (hy3dgen's result); fast = "
+        "fast-simplification: the same surface in 3-9x less CPU time at octree 192-384 "
+        "(benchmarks/results/shape_postprocess.md).",
     )
 
     @model_validator(mode="after")

@@ -30,7 +30,7 @@ from services.matting.settings import MattingSettings
 log = logging.getLogger(__name__)
 
 GIB = 1 << 30
-_DEFAULT_FOOTPRINT_GIB = 4.1  # 1024 px fp16 (DESIGN 10: 3.5 GB) + context
+_DEFAULT_FOOTPRINT_GIB = 2.95  # 1024 px fp16: 2.32 GiB peak reserved (H200) + context
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
@@ -61,6 +61,28 @@ def _missing(folder: Path) -> list[str]:
     if not auto_map:
         lost.append("config.json auto_map (BiRefNet's trust_remote_code entry)")
     return lost + missing_safetensors(folder)
+
+
+def _load_remote_code(folder: Path, auto_class: Any) -> Any:
+    """The folder's model, loaded on the CPU; its code failing to import or build (a missing
+    package, or code written for another transformers) is the operator's folder to fix:
+    FAILED_PRECONDITION with the cause, not an internal error."""
+    import transformers
+
+    try:
+        return auto_class.from_pretrained(folder, trust_remote_code=True)
+    except ImportError as exc:
+        raise FailedPrecondition(
+            f"the model code in {folder} needs a package that is not installed: {exc} "
+            "(BiRefNet's code imports timm and kornia: pip install 'meshpipe[matting-birefnet]')"
+        ) from exc
+    except (AttributeError, TypeError, ValueError, RuntimeError, NotImplementedError) as exc:
+        raise FailedPrecondition(
+            f"the model code in {folder} does not load with transformers "
+            f"{transformers.__version__}: {type(exc).__name__}: {exc}. BiRefNet's published "
+            "code needs small fixes on transformers 5 (docs/backends.md, "
+            "'BiRefNet on transformers 5')"
+        ) from exc
 
 
 class BiRefNetBackend(torchdevice.SingleModuleLifecycle, MattingBackend):
@@ -94,7 +116,7 @@ class BiRefNetBackend(torchdevice.SingleModuleLifecycle, MattingBackend):
 
         if self.device.type == "cuda":
             torch.set_float32_matmul_precision("high")
-        model = AutoModelForImageSegmentation.from_pretrained(folder, trust_remote_code=True)
+        model = _load_remote_code(folder, AutoModelForImageSegmentation)
         self._model = model.to(self.device, self.dtype).eval()
         log.info(
             "birefnet loaded from %s on %s (%s, %d px)",

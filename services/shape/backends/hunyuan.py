@@ -249,7 +249,7 @@ class HunyuanShapeBackend(ShapeBackend):
         steps = {"generate": generate_s}
         t0 = time.perf_counter()
         if self.settings.postprocess:
-            mesh = postprocess(mesh, self.settings.max_faces)
+            mesh = postprocess(mesh, self.settings.max_faces, self.settings.face_reducer)
         elif self.settings.max_faces and len(mesh.faces) > self.settings.max_faces:
             # Without hy3dgen's pymeshlab post-processing, still bound the mesh (and the
             # response size): marching cubes at octree 256+ yields millions of faces.

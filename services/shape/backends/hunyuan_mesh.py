@@ -9,28 +9,73 @@ silhouette's bounding box matches the matte's bounding box in that frame.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import numpy as np
 import trimesh
 from PIL import Image
 
 from meshpipe.frontview import FrontView
+from services.shape.backends.embedded_mesh import decimate
 
 log = logging.getLogger(__name__)
 
 
-def postprocess(mesh: trimesh.Trimesh, max_faces: int) -> trimesh.Trimesh:
-    """FloaterRemover, DegenerateFaceRemover, then FaceReducer down to `max_faces`."""
-    from hy3dgen.shapegen import DegenerateFaceRemover, FaceReducer, FloaterRemover
+# hy3dgen's post-processing parameters (hy3dgen.shapegen.postprocessors, 2.0.2).
+FLOATER_FACE_RATIO = 0.005  # components with fewer faces than this share are floaters
+_QUADRIC = {
+    "qualitythr": 1.0,
+    "preserveboundary": True,
+    "boundaryweight": 3,
+    "preservenormal": True,
+    "preservetopology": True,
+    "autoclean": True,
+}
 
-    cleaned: Any = FloaterRemover()(mesh)
-    cleaned = DegenerateFaceRemover()(cleaned)
-    if max_faces > 0:
-        cleaned = FaceReducer()(cleaned, max_facenum=max_faces)
-    if not isinstance(cleaned, trimesh.Trimesh) or len(cleaned.faces) == 0:
+
+def postprocess(mesh: trimesh.Trimesh, max_faces: int, reducer: str = "quadric") -> trimesh.Trimesh:
+    """hy3dgen's FloaterRemover, DegenerateFaceRemover and FaceReducer, in memory.
+
+    The same pymeshlab filters with the same parameters, on one in-memory MeshSet: hy3dgen's
+    own classes pass the mesh through temporary PLY files that they never delete (seven
+    per mesh, tens of MB at octree 384), which would fill a long-running stage's disk
+    (benchmarks/shape_postprocess.py). The cleaned mesh is reduced with hy3dgen's pymeshlab
+    quadric edge collapse (`reducer="quadric"`) or with fast-simplification
+    (`reducer="fast"`: the same surface in a fraction of the time).
+    """
+    import pymeshlab
+
+    meshes = pymeshlab.MeshSet()
+    meshes.add_mesh(
+        pymeshlab.Mesh(
+            vertex_matrix=np.asarray(mesh.vertices, dtype=np.float64),
+            face_matrix=np.asarray(mesh.faces, dtype=np.int32),
+        )
+    )
+    meshes.apply_filter(  # floaters
+        "compute_selection_by_small_disconnected_components_per_face",
+        nbfaceratio=FLOATER_FACE_RATIO,
+    )
+    meshes.apply_filter("compute_selection_transfer_face_to_vertex", inclusive=False)
+    meshes.apply_filter("meshing_remove_selected_vertices_and_faces")
+    for cleanup in (  # degenerate faces
+        "meshing_remove_duplicate_vertices",
+        "meshing_remove_duplicate_faces",
+        "meshing_remove_null_faces",
+        "meshing_remove_unreferenced_vertices",
+    ):
+        meshes.apply_filter(cleanup)
+    reduce = 0 < max_faces < meshes.current_mesh().face_number()
+    if reduce and reducer == "quadric":
+        meshes.apply_filter(
+            "meshing_decimation_quadric_edge_collapse", targetfacenum=max_faces, **_QUADRIC
+        )
+    out = meshes.current_mesh()
+    if out.face_number() == 0:
         log.warning("post-processing left no faces; keeping the raw mesh")
         return mesh
+    cleaned = trimesh.Trimesh(out.vertex_matrix(), out.face_matrix(), process=False)
+    if reduce and reducer == "fast":
+        cleaned = decimate(cleaned, max_faces)
     return cleaned
 
 

@@ -94,3 +94,36 @@ async def test_birefnet_without_its_code_file_names_it(tiny_birefnet: Path, tmp_
             await matte(channel)
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "birefnet.py" in (err.value.details() or "")
+
+
+@pytest.mark.parametrize(
+    ("first_line", "expected"),
+    [
+        # the code imports a package that is not installed (transformers checks imports)
+        ("import kornia_not_installed_here\n", "kornia_not_installed_here"),
+        # code written for transformers 4 (what BiRefNet's published code hits on 5.x)
+        (
+            "raise AttributeError(\"'BiRefNet' object has no attribute 'all_tied_weights_keys'\")\n",
+            "BiRefNet on transformers 5",
+        ),
+    ],
+)
+async def test_birefnet_code_that_does_not_load_is_a_failed_precondition(
+    tiny_birefnet: Path, tmp_path: Path, first_line: str, expected: str
+) -> None:
+    # its own folder name: transformers imports remote code as a module named after it
+    broken = tmp_path / f"BiRefNetBroken{len(first_line)}"
+    shutil.copytree(tiny_birefnet, broken)
+    code = broken / "birefnet.py"
+    code.write_text(first_line + code.read_text())
+    settings = quiet(backend="birefnet", birefnet_model=str(broken), birefnet_resolution=64)
+    async with serve("matting", settings) as (channel, _):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await matte(channel)
+        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert expected in (err.value.details() or "")
+        assert str(broken) in (err.value.details() or "")
+        # the stage stays up and reports the same clear error on the next request
+        with pytest.raises(grpc.aio.AioRpcError) as again:
+            await matte(channel)
+        assert again.value.code() == grpc.StatusCode.FAILED_PRECONDITION
