@@ -63,11 +63,11 @@ def _gib(**by_model: float) -> dict[str, float]:
 
 # Measured (H200, random weights; peak reserved before the context is added): detector 2b
 # 4.29-4.37 GiB at every profile (weights dominate); BiRefNet 2.32 / 1.48 / 0.94 GiB at
-# 1024 / 768 / 512 px; v2-mini 9.07 high, 5.27 balanced, 2.52 minimal; v2-0 10.53 high,
-# 6.63 balanced, 2.85 medium and low, 2.81 minimal. Not measured: v2-mini medium/low (set
-# to v2-0's 2.85 at the same knobs: it has the same DINOv2-giant conditioner, a smaller DiT
-# and a VAE with 512 instead of 3072 latents), rembg on onnxruntime-gpu (1.0 / 0.8 GiB are
-# u2net-sized guesses), Qwen3-VL 4b/8b (bf16 weight sizes plus the 2b's activations).
+# 1024 / 768 / 512 px; v2-mini 9.07 high, 5.27 balanced, 2.40 medium and low, 2.52 minimal
+# (medium/low are set to minimal's figure, so that a lower profile never asks for more);
+# v2-0 10.53 high, 6.63 balanced, 2.85 medium and low, 2.81 minimal. Not measured: rembg
+# on onnxruntime-gpu (1.0 / 0.8 GiB are u2net-sized guesses), Qwen3-VL 4b/8b (bf16 weight
+# sizes plus the 2b's activations).
 PROFILES: tuple[MemoryProfile, ...] = (
     MemoryProfile(
         "high",
@@ -137,7 +137,7 @@ PROFILES: tuple[MemoryProfile, ...] = (
                     "octree_resolution": 256,
                     "num_chunks": 20_000,
                 },
-                _gib(v2_mini=2.9, v2_0=2.9),
+                _gib(v2_mini=2.55, v2_0=2.9),
             ),
         },
     ),
@@ -160,7 +160,7 @@ PROFILES: tuple[MemoryProfile, ...] = (
                     "octree_resolution": 256,
                     "num_chunks": 8_000,
                 },
-                _gib(v2_mini=2.9, v2_0=2.9),
+                _gib(v2_mini=2.55, v2_0=2.9),
             ),
         },
     ),
