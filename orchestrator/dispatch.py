@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from meshpipe.errors import ResourceExhausted
+from meshpipe.runtime.tasks import cancel_and_wait
 from orchestrator.domain import Stage
 from orchestrator.lease_view import LeaseState, LeaseView
 from orchestrator.metrics import OrchestratorMetrics
@@ -221,11 +222,7 @@ class StageQueue:
 
     async def close(self) -> None:
         """Stop the workers and cancel what is still queued."""
-        for worker in self._workers:
-            worker.cancel()
-        for worker in self._workers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+        await cancel_and_wait(self._workers)
         while not self._queue.empty():
             self._queue.get_nowait().future.cancel()
         self._publish()
@@ -330,9 +327,7 @@ class LeaseAwareDispatcher:
 
     async def close(self) -> None:
         """Stop the scheduler, cancel running and queued calls."""
-        self._scheduler.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._scheduler
+        await cancel_and_wait([self._scheduler])
         tasks = [t for running in self._running.values() for t in running]
         for task in tasks:
             task.cancel()

@@ -10,7 +10,6 @@ are then the stages' business, and stages simply overlap).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from typing import Protocol
 
 import grpc
 
+from meshpipe.runtime.tasks import cancel_and_wait
 from meshpipe.v1 import arbiter_pb2, arbiter_pb2_grpc
 from orchestrator.arbiter.arbiter import Arbiter
 from orchestrator.arbiter.ledger import HolderView, LedgerSnapshot
@@ -179,11 +179,8 @@ class RemoteLeaseView:
 
     async def close(self) -> None:
         """Stop polling and close the channel."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait([self._task])
+        self._task = None
         if self._channel is not None:
             await self._channel.close()
             self._channel = None

@@ -7,13 +7,13 @@ import logging
 from dataclasses import dataclass
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health
 
-from meshpipe.runtime.interceptors import ErrorMappingInterceptor
 from meshpipe.runtime.metrics import MetricsServer
 from meshpipe.runtime.process import (
+    build_grpc_server,
     configure_logging,
-    grpc_options,
+    set_health,
     stop_on_signals,
     write_ready_file,
 )
@@ -125,35 +125,27 @@ async def create_server(
     app: Orchestrator, address: str
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
     """Build (not start) the orchestrator's server; returns (server, port, health servicer)."""
-    server = grpc.aio.server(
-        interceptors=[ErrorMappingInterceptor()],
-        options=grpc_options(app.settings.max_request_bytes),
-    )
-    orchestrator_pb2_grpc.add_OrchestratorServicer_to_server(OrchestratorServicer(app.jobs), server)
-    if app.arbiter is not None:
-        add_arbiter_service(server, {app.arbiter.config.device_index: app.arbiter})
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    port = server.add_insecure_port(address)
-    if port == 0:
-        raise RuntimeError(f"could not bind {address}")
-    return server, port, health_servicer
+
+    def add_services(server: grpc.aio.Server) -> None:
+        servicer = OrchestratorServicer(app.jobs)
+        orchestrator_pb2_grpc.add_OrchestratorServicer_to_server(servicer, server)
+        if app.arbiter is not None:
+            add_arbiter_service(server, {app.arbiter.config.device_index: app.arbiter})
+
+    return build_grpc_server(address, app.settings.max_request_bytes, add_services)
 
 
 async def set_serving(health_servicer: health.aio.HealthServicer) -> None:
     """Report SERVING for the server and the Orchestrator service."""
-    for name in ("", SERVICE_NAME):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    await set_health(health_servicer, ("", SERVICE_NAME))
 
 
 async def serve(settings: OrchestratorSettings) -> None:
     """Run the orchestrator until SIGTERM/SIGINT, then drain; unfinished jobs stay resumable."""
     configure_logging(settings.log_level, settings.log_json)
     metrics = OrchestratorMetrics()
-    metrics_server = (
-        MetricsServer(metrics.registry, settings.metrics_host, settings.metrics_port)
-        if settings.metrics_port >= 0
-        else None
+    metrics_server = MetricsServer.optional(
+        metrics.registry, settings.metrics_host, settings.metrics_port
     )
     app = await Orchestrator.build(settings, metrics)
     server, port, health_servicer = await create_server(app, f"{settings.host}:{settings.port}")

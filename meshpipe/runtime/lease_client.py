@@ -35,6 +35,7 @@ from meshpipe.errors import (
 )
 from meshpipe.runtime.lease import LeaseListener
 from meshpipe.runtime.settings import StageSettings
+from meshpipe.runtime.tasks import cancel_and_wait
 from meshpipe.v1 import arbiter_pb2, arbiter_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -149,11 +150,7 @@ class GrpcLease:
 
     async def close(self) -> None:
         """End the session (the arbiter frees whatever is still charged to this holder)."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()
         if self._call is not None:
             self._call.cancel()

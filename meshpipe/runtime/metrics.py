@@ -133,6 +133,11 @@ class MetricsServer:
         self._server, self._thread = start_http_server(port, addr=host, registry=registry)
         self.port: int = int(self._server.server_port)
 
+    @classmethod
+    def optional(cls, registry: CollectorRegistry, host: str, port: int) -> MetricsServer | None:
+        """The endpoint, or None where the port setting is negative (metrics off)."""
+        return cls(registry, host, port) if port >= 0 else None
+
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()

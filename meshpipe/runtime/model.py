@@ -23,6 +23,7 @@ from meshpipe.runtime.gpu import nvml_process_bytes
 from meshpipe.runtime.lease import LeaseHook, LeaseUsage, NoLease
 from meshpipe.runtime.metrics import StageMetrics
 from meshpipe.runtime.settings import StageSettings
+from meshpipe.runtime.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -383,11 +384,8 @@ class ModelRunner(Generic[B]):
 
     async def close(self) -> None:
         """Stop the idle monitor and drop the model (graceful shutdown)."""
-        if self._monitor is not None:
-            self._monitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._monitor
-            self._monitor = None
+        await cancel_and_wait([self._monitor])
+        self._monitor = None
         try:
             await self.unload(ModelState.COLD, wait_for_idle=True)
         finally:

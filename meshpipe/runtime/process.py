@@ -1,4 +1,5 @@
-"""Process plumbing shared by every server process: logging, gRPC options, signals, ready file."""
+"""Process plumbing shared by every server process: logging, the gRPC server and its
+options, health, signals, ready file."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from meshpipe.runtime.interceptors import ErrorMappingInterceptor
 
 
 def configure_logging(level: str = "INFO", json_lines: bool = False) -> None:
@@ -47,6 +54,37 @@ def grpc_options(max_message_bytes: int) -> list[tuple[str, Any]]:
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.so_reuseport", 0),
     ]
+
+
+def build_grpc_server(
+    address: str, max_message_bytes: int, add_services: Callable[[grpc.aio.Server], None]
+) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
+    """A meshpipe gRPC server, bound but not started: the error-mapping interceptor, the
+    message limits, the services `add_services` adds and grpc.health.v1. Returns (server,
+    bound port, health servicer); an address that cannot be bound raises."""
+    server = grpc.aio.server(
+        interceptors=[ErrorMappingInterceptor()], options=grpc_options(max_message_bytes)
+    )
+    add_services(server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise RuntimeError(f"could not bind {address}")
+    return server, port, health_servicer
+
+
+async def set_health(
+    health_servicer: health.aio.HealthServicer, names: Iterable[str], serving: bool = True
+) -> None:
+    """Report SERVING (or NOT_SERVING) for each service name ("" is the whole server)."""
+    status = (
+        health_pb2.HealthCheckResponse.SERVING
+        if serving
+        else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
+    for name in names:
+        await health_servicer.set(name, status)
 
 
 def write_ready_file(path: str | None, info: dict[str, Any]) -> None:

@@ -9,23 +9,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health
 
 from meshpipe.runtime.admin import StageAdminServicer
 from meshpipe.runtime.backend import Backend
-from meshpipe.runtime.interceptors import ErrorMappingInterceptor
 from meshpipe.runtime.lease_client import GrpcLease
 from meshpipe.runtime.metrics import MetricsServer, StageMetrics
 from meshpipe.runtime.model import ModelRunner, RunReport
 from meshpipe.runtime.process import (
+    build_grpc_server,
     configure_logging,
-    grpc_options,
+    set_health,
     stop_on_signals,
     write_ready_file,
 )
 from meshpipe.runtime.settings import StageSettings
 from meshpipe.runtime.simdevice import simulate_device
-from meshpipe.v1 import common_pb2, stage_pb2
+from meshpipe.v1 import common_pb2, stage_pb2, stage_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -62,40 +62,26 @@ async def create_stage_server(
     spec: StageSpec, runner: ModelRunner[Any], address: str
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
     """Build (not start) the stage's server; returns (server, bound port, health servicer)."""
-    server = grpc.aio.server(
-        interceptors=[ErrorMappingInterceptor()],
-        options=grpc_options(runner.settings.max_message_bytes),
-    )
-    spec.add_servicer(server, runner)
-    from meshpipe.v1 import stage_pb2_grpc
 
-    stage_pb2_grpc.add_StageAdminServicer_to_server(StageAdminServicer(runner), server)
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    port = server.add_insecure_port(address)
-    if port == 0:
-        raise RuntimeError(f"could not bind {address}")
-    return server, port, health_servicer
+    def add_services(server: grpc.aio.Server) -> None:
+        spec.add_servicer(server, runner)
+        stage_pb2_grpc.add_StageAdminServicer_to_server(StageAdminServicer(runner), server)
+
+    return build_grpc_server(address, runner.settings.max_message_bytes, add_services)
 
 
 async def set_serving(
     health_servicer: health.aio.HealthServicer, spec: StageSpec, ok: bool
 ) -> None:
-    status = (
-        health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
-    )
-    for name in ("", spec.service_name, ADMIN_SERVICE):
-        await health_servicer.set(name, status)
+    await set_health(health_servicer, ("", spec.service_name, ADMIN_SERVICE), ok)
 
 
 async def serve_stage(spec: StageSpec, settings: StageSettings) -> None:
     """Run a stage process until SIGTERM/SIGINT, then drain and unload."""
     configure_logging(settings.log_level, settings.log_json)
     metrics = StageMetrics(spec.name)
-    metrics_server = (
-        MetricsServer(metrics.registry, settings.metrics_host, settings.metrics_port)
-        if settings.metrics_port >= 0
-        else None
+    metrics_server = MetricsServer.optional(
+        metrics.registry, settings.metrics_host, settings.metrics_port
     )
     backend = simulate_device(spec.build_backend(settings), settings)
     lease = GrpcLease.from_settings(settings, spec.name) if settings.arbiter_address else None

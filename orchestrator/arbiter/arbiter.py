@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshpipe.errors import NotFound
+from meshpipe.runtime.tasks import cancel_and_wait
 from orchestrator.arbiter.core import LeaseCore
 from orchestrator.arbiter.ledger import GIB, ArbiterConfig, Event, LedgerSnapshot, Released
 from orchestrator.arbiter.metrics import ArbiterMetrics
@@ -138,11 +139,7 @@ class Arbiter:
 
     async def close(self) -> None:
         """Stop the timers and end every session."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()
         for session in list(self._sessions.values()):
             session.close()

@@ -7,13 +7,13 @@ import logging
 from collections.abc import Mapping
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health
 
-from meshpipe.runtime.interceptors import ErrorMappingInterceptor
 from meshpipe.runtime.metrics import MetricsServer
 from meshpipe.runtime.process import (
+    build_grpc_server,
     configure_logging,
-    grpc_options,
+    set_health,
     stop_on_signals,
     write_ready_file,
 )
@@ -33,26 +33,17 @@ async def create_arbiter_server(
     arbiters: Mapping[int, Arbiter], address: str
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
     """Build (not start) a server for `arbiters`; returns (server, bound port, health)."""
-    server = grpc.aio.server(
-        interceptors=[ErrorMappingInterceptor()], options=grpc_options(_MAX_MESSAGE_BYTES)
+    return build_grpc_server(
+        address, _MAX_MESSAGE_BYTES, lambda server: add_arbiter_service(server, arbiters)
     )
-    add_arbiter_service(server, arbiters)
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    port = server.add_insecure_port(address)
-    if port == 0:
-        raise RuntimeError(f"could not bind {address}")
-    return server, port, health_servicer
 
 
 async def serve_arbiter(settings: ArbiterSettings) -> None:
     """Run one device's arbiter until SIGTERM/SIGINT."""
     configure_logging(settings.log_level, settings.log_json)
     metrics = ArbiterMetrics()
-    metrics_server = (
-        MetricsServer(metrics.registry, settings.metrics_host, settings.metrics_port)
-        if settings.metrics_port >= 0
-        else None
+    metrics_server = MetricsServer.optional(
+        metrics.registry, settings.metrics_host, settings.metrics_port
     )
     arbiter = Arbiter.from_settings(settings, metrics)
     server, port, health_servicer = await create_arbiter_server(
@@ -61,8 +52,7 @@ async def serve_arbiter(settings: ArbiterSettings) -> None:
     await server.start()
     await arbiter.start()
     await arbiter.check_truth()
-    for name in ("", SERVICE_NAME):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    await set_health(health_servicer, ("", SERVICE_NAME))
     stop = asyncio.Event()
     stop_on_signals(stop)
     write_ready_file(

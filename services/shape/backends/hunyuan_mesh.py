@@ -9,6 +9,7 @@ silhouette's bounding box matches the matte's bounding box in that frame.
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 import numpy as np
 import trimesh
@@ -32,7 +33,9 @@ _QUADRIC = {
 }
 
 
-def postprocess(mesh: trimesh.Trimesh, max_faces: int, reducer: str = "quadric") -> trimesh.Trimesh:
+def postprocess(
+    mesh: trimesh.Trimesh, max_faces: int, reducer: Literal["quadric", "fast"] = "quadric"
+) -> trimesh.Trimesh:
     """hy3dgen's FloaterRemover, DegenerateFaceRemover and FaceReducer, in memory.
 
     The same pymeshlab filters with the same parameters, on one in-memory MeshSet: hy3dgen's
