@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from meshpipe.runtime.backend import Backend, BackendInfo
 from meshpipe.runtime.lease_client import GrpcLease
 from meshpipe.runtime.metrics import StageMetrics
 from meshpipe.runtime.model import ModelRunner
@@ -15,6 +13,7 @@ from meshpipe.runtime.settings import StageSettings
 from meshpipe.runtime.simdevice import SimulatedDeviceBackend
 from orchestrator.arbiter.core import LeaseCore
 from orchestrator.arbiter.ledger import GIB, ArbiterConfig, Event
+from tests.unit.runtime.fakes import FakeBackend
 
 CTX = GIB // 2
 
@@ -39,40 +38,12 @@ def kinds(events: list[Event]) -> list[tuple[str, str]]:
     return [(type(e).__name__, e.holder_id) for e in events]
 
 
-class CountingBackend(Backend):
-    """A CPU backend that records its lifecycle calls (wrap it in a simulated device)."""
-
-    def __init__(self, infer_seconds: float = 0.0) -> None:
-        self.calls: list[str] = []
-        self.infer_seconds = infer_seconds
-
-    @property
-    def info(self) -> BackendInfo:
-        return BackendInfo("counting", "none", "cpu")
-
-    def load(self) -> None:
-        self.calls.append("load")
-
-    def park(self) -> None:
-        self.calls.append("park")
-
-    def wake(self) -> None:
-        self.calls.append("wake")
-
-    def unload(self) -> None:
-        self.calls.append("unload")
-
-    def infer(self, x: int) -> int:
-        time.sleep(self.infer_seconds)
-        return x + 1
-
-
 def sim_runner(
     name: str, model_gib: float, lease: GrpcLease | None, **settings: Any
 ) -> ModelRunner[Any]:
     """A ModelRunner over a simulated device of `model_gib`, wired to `lease`."""
     stage_settings = StageSettings(park_after=0, unload_after=0, warmup=False, **settings)
-    backend = SimulatedDeviceBackend(CountingBackend(), int(model_gib * GIB), CTX)
+    backend = SimulatedDeviceBackend(FakeBackend(), int(model_gib * GIB), CTX)
     metrics = StageMetrics(name, CollectorRegistry())
     runner = ModelRunner(name, backend, stage_settings, metrics, lease=lease)
     if lease is not None:

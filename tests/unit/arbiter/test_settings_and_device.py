@@ -11,7 +11,7 @@ from orchestrator.arbiter.ledger import GIB, MIB, HolderView, LedgerSnapshot
 from orchestrator.arbiter.metrics import ArbiterMetrics, stage_label
 from orchestrator.arbiter.settings import ArbiterSettings
 from orchestrator.arbiter.truth import SimulatedProbe, open_probe
-from tests.unit.arbiter.helpers import CountingBackend
+from tests.unit.runtime.fakes import FakeBackend
 
 
 def test_budget_is_bytes_or_a_fraction_minus_the_margin() -> None:
@@ -72,7 +72,7 @@ def test_stage_labels_stay_bounded() -> None:
 
 def test_simulated_device_reports_model_and_context_like_nvidia_smi() -> None:
     settings = StageSettings(sim_device_bytes="4GiB", sim_context_bytes="617MiB")
-    backend = simulate_device(CountingBackend(), settings)
+    backend = simulate_device(FakeBackend(), settings)
     assert isinstance(backend, SimulatedDeviceBackend)
     assert backend.footprint_bytes == 4 * GIB and backend.memory().reserved == 0
     backend.load()
@@ -86,4 +86,4 @@ def test_simulated_device_reports_model_and_context_like_nvidia_smi() -> None:
     assert backend.memory().reserved == 617 * MIB, "an in-process park leaves the context"
     assert backend.infer(1) == 2, "inference methods are the wrapped backend's"
     assert backend.info.device == "sim:0"
-    assert simulate_device(CountingBackend(), StageSettings()).info.device == "cpu"
+    assert simulate_device(FakeBackend(), StageSettings()).info.device == "cpu"

@@ -8,6 +8,8 @@ filled with the `chelsea` photo, and one coin of the `coins` photo with its segm
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import trimesh
 from PIL import Image, ImageDraw
@@ -100,3 +102,13 @@ def front_silhouette(mesh: trimesh.Trimesh, view: FrontView, supersample: int = 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / (a | b).sum())
+
+
+# The crops every shape and texture quality test runs on, by name.
+NAMED: dict[str, Callable[[], Image.Image]] = {
+    "disc": lambda: synthetic(disc()),
+    "l_shape": lambda: synthetic(l_shape()),
+    "ring": lambda: synthetic(ring()),
+    "horse": horse,
+    "coin": coin,
+}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import io
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,13 +20,7 @@ from tests.unit.shape import crops
 
 RESOLUTION = 64
 
-CROPS: dict[str, Callable[[], Image.Image]] = {
-    "disc": lambda: crops.synthetic(crops.disc()),
-    "l_shape": lambda: crops.synthetic(crops.l_shape()),
-    "ring": lambda: crops.synthetic(crops.ring()),
-    "horse": crops.horse,
-    "coin": crops.coin,
-}
+CROPS = crops.NAMED
 
 
 def make_backend(**overrides: object) -> EmbeddedShapeBackend:

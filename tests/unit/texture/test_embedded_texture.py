@@ -26,13 +26,7 @@ from tests.unit.texture.render import Textured, front_render, load_textured
 SIZE = 512
 STEPS = {"parse", "uv_wrap", "rasterize_uv", "bake", "dilate", "export"}
 
-CROPS: dict[str, Callable[[], Image.Image]] = {
-    "disc": lambda: crops.synthetic(crops.disc()),
-    "l_shape": lambda: crops.synthetic(crops.l_shape()),
-    "ring": lambda: crops.synthetic(crops.ring()),
-    "horse": crops.horse,
-    "coin": crops.coin,
-}
+CROPS = crops.NAMED
 
 
 def make_backend(**overrides: object) -> EmbeddedTextureBackend:
