@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.stage_process import read_ready_file
 
 START_TIMEOUT_S = 90.0
 
@@ -37,12 +37,7 @@ def serving(command: Sequence[str], env: dict[str, str] | None = None) -> Iterat
                 argv, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
             )
         try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while not ready.exists():
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"{command} did not start:\n{log_path.read_text()}")
-                time.sleep(0.05)
-            info = json.loads(ready.read_text())
+            info = read_ready_file(process, ready, log_path, str(command), START_TIMEOUT_S)
             yield Served(
                 f"127.0.0.1:{info['grpc_port']}", f"http://127.0.0.1:{info['metrics_port']}/metrics"
             )

@@ -7,7 +7,6 @@ Needs ~/.u2net/u2netp.onnx (`meshpipe weights fetch-default`)."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -26,7 +25,7 @@ from PIL import Image
 from meshpipe.images import encode_png
 from meshpipe.v1 import stage_pb2, stage_pb2_grpc
 from tests.support.metrics import Sampler, scrape, value
-from tests.support.stage_process import StageHandle, running_stage
+from tests.support.stage_process import StageHandle, read_ready_file, running_stage
 
 GIB = 1 << 30
 BUDGET = 10 * GIB
@@ -56,12 +55,7 @@ def running_arbiter(extra_args: Sequence[str] = ()) -> Iterator[ArbiterProcess]:
         with log_path.open("wb") as log:
             process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 30
-            while not ready.exists():
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "arbiter not ready after 30 s"
-                time.sleep(0.05)
-            info = json.loads(ready.read_text())
+            info = read_ready_file(process, ready, log_path, "arbiter", 30)
             yield ArbiterProcess(
                 f"127.0.0.1:{info['grpc_port']}",
                 f"http://127.0.0.1:{info['metrics_port']}/metrics",

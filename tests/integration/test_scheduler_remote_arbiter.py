@@ -33,6 +33,7 @@ from tests.integration.test_scheduler_leases import (
     system_env,
 )
 from tests.support.metrics import Sampler, scrape, value
+from tests.support.stage_process import read_ready_file
 
 pytestmark = pytest.mark.slow
 
@@ -60,12 +61,7 @@ def standalone_arbiter() -> Iterator[tuple[str, str]]:
         with log_path.open("wb") as log:
             process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 30
-            while not ready.exists():
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "arbiter not ready after 30 s"
-                time.sleep(0.05)
-            info = json.loads(ready.read_text())
+            info = read_ready_file(process, ready, log_path, "arbiter", 30)
             yield (
                 f"127.0.0.1:{info['grpc_port']}",
                 f"http://127.0.0.1:{info['metrics_port']}/metrics",

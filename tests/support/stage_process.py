@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -101,19 +102,33 @@ def running_stage(
                 process.wait(5)
 
 
+def read_ready_file(
+    process: subprocess.Popen[bytes],
+    ready: Path,
+    log_path: Path,
+    what: str = "stage",
+    timeout_s: float = START_TIMEOUT_S,
+) -> dict[str, Any]:
+    """The ports a meshpipe process writes to its --ready-file once serving; an
+    AssertionError with its log's tail if it exits first or takes over `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not ready.exists():
+        if process.poll() is not None:
+            raise AssertionError(
+                f"{what} exited with {process.returncode} before serving:\n{_tail(log_path)}"
+            )
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not ready after {timeout_s}s:\n{_tail(log_path)}")
+        time.sleep(0.05)
+    info: dict[str, Any] = json.loads(ready.read_text())
+    return info
+
+
 def _wait_until_serving(
     process: subprocess.Popen[bytes], ready: Path, log_path: Path
 ) -> StageHandle:
     deadline = time.monotonic() + START_TIMEOUT_S
-    while not ready.exists():
-        if process.poll() is not None:
-            raise AssertionError(
-                f"stage exited with {process.returncode} before serving:\n{_tail(log_path)}"
-            )
-        if time.monotonic() > deadline:
-            raise AssertionError(f"stage not ready after {START_TIMEOUT_S}s:\n{_tail(log_path)}")
-        time.sleep(0.05)
-    info = json.loads(ready.read_text())
+    info = read_ready_file(process, ready, log_path)
     metrics_port = info.get("metrics_port")
     handle = StageHandle(
         grpc_address=f"127.0.0.1:{info['grpc_port']}",
