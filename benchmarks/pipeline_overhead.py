@@ -32,10 +32,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from meshpipe.catalogue import STAGES
 from meshpipe.client import MeshpipeClient, job_options
 from meshpipe.images import decode_image
 from meshpipe.launcher.local import LocalSystem
-from meshpipe.runtime.registry import STAGES, load_spec
+from meshpipe.runtime.registry import load_spec
 from meshpipe.v1 import orchestrator_pb2 as pb
 from orchestrator.crops import crop_box
 from orchestrator.domain import Box

@@ -274,22 +274,13 @@ def missing_any(folder: Path, *names: str) -> list[str]:
     return [] if any((folder / n).is_file() for n in names) else [" or ".join(names)]
 
 
-# stage -> (production backend id, "module:function" giving its specs for a settings object).
-# Imported only when asked, so that listing weights needs no stage's heavy dependencies.
-PRODUCTION_BACKENDS: dict[str, tuple[str, str]] = {
-    "detector": ("qwen-vl", "services.detector.backends.qwen_vl:weights_specs"),
-    "matting": ("birefnet", "services.matting.backends.birefnet:weights_specs"),
-    "shape": ("hunyuan3d", "services.shape.backends.hunyuan:weights_specs"),
-    "texture": ("hunyuan-paint", "services.texture.backends.hunyuan_paint:weights_specs"),
-}
-
-
 def production_specs(stage: str, settings: object) -> list[WeightsSpec]:
-    """The weights the stage's production backend needs under `settings` ([] if none)."""
-    entry = PRODUCTION_BACKENDS.get(stage)
-    if entry is None:
-        return []
-    module_name, func_name = entry[1].split(":")
+    """The weights the stage's production backend needs under `settings` (the catalogue's
+    `production_weights` function, imported only now so that listing weights needs no
+    stage's heavy dependencies)."""
+    from meshpipe.catalogue import stage as catalogue_stage
+
+    module_name, func_name = catalogue_stage(stage).production_weights.split(":")
     specs: list[WeightsSpec] = getattr(importlib.import_module(module_name), func_name)(settings)
     return specs
 
@@ -297,14 +288,13 @@ def production_specs(stage: str, settings: object) -> list[WeightsSpec]:
 def auto_backend(stage: str, settings: object) -> str:
     """The backend `backend=auto` means: the production one when its weights are all
     present and a CUDA GPU is visible, else the embedded default."""
+    from meshpipe.catalogue import stage as catalogue_stage
     from meshpipe.torchdevice import cuda_available
 
-    entry = PRODUCTION_BACKENDS.get(stage)
-    if entry is None:
-        return "embedded"
+    production = catalogue_stage(stage).production_backend
     specs = production_specs(stage, settings)
     if specs and all(locate(s).present for s in specs) and cuda_available():
-        log.info("%s: backend=auto picks %s (weights present, GPU visible)", stage, entry[0])
-        return entry[0]
+        log.info("%s: backend=auto picks %s (weights present, GPU visible)", stage, production)
+        return production
     log.info("%s: backend=auto picks the embedded default", stage)
     return "embedded"

@@ -12,7 +12,9 @@ from pydantic import BaseModel, Field
 
 
 class Stage(enum.StrEnum):
-    """Stages of the pipeline, in order."""
+    """Stages of the pipeline, in order: the stage catalogue's names (`meshpipe.catalogue`;
+    a test keeps the two equal). Members are spelled out because the orchestrator's job
+    flow calls each stage by name."""
 
     DETECTOR = "detector"
     MATTING = "matting"

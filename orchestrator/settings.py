@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from meshpipe import catalogue
 from orchestrator.arbiter.settings import ArbiterSettings
 
 MIB = 1024 * 1024
@@ -50,38 +51,41 @@ class Limits(BaseModel):
     )
 
 
+def _endpoint_field(stage: str) -> StageEndpoint:
+    """A stage endpoint field whose default is the catalogue's port on 127.0.0.1."""
+    port = catalogue.stage(stage).grpc_port
+    default = StageEndpoint(address=f"127.0.0.1:{port}")
+    described: StageEndpoint = Field(default=default, description=f"The {stage} stage.")
+    return described
+
+
+_PROCESS = catalogue.entry("orchestrator")
+
+
 class OrchestratorSettings(BaseSettings):
     """Process, stage, limit and storage settings of the orchestrator."""
 
     model_config = SettingsConfigDict(
-        env_prefix="MESHPIPE_ORCHESTRATOR_", env_nested_delimiter="__", extra="ignore"
+        env_prefix=_PROCESS.env_prefix, env_nested_delimiter="__", extra="ignore"
     )
 
     host: str = Field(default="127.0.0.1", description="Address the gRPC server binds.")
-    port: int = Field(default=50051, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
+    port: int = Field(
+        default=_PROCESS.grpc_port, ge=0, le=65535, description="gRPC port; 0 picks a free port."
+    )
     metrics_host: str = Field(
         default="127.0.0.1", description="Address the /metrics HTTP server binds."
     )
     metrics_port: int = Field(
-        default=9100,
+        default=_PROCESS.metrics_port,
         ge=-1,
         le=65535,
         description="/metrics port; 0 picks a free port, -1 disables.",
     )
-    detector: StageEndpoint = Field(
-        default=StageEndpoint(address="127.0.0.1:50061"),
-        description="Detector stage.",
-    )
-    matting: StageEndpoint = Field(
-        default=StageEndpoint(address="127.0.0.1:50062"),
-        description="Matting stage.",
-    )
-    shape: StageEndpoint = Field(
-        default=StageEndpoint(address="127.0.0.1:50063"), description="Shape stage."
-    )
-    texture: StageEndpoint = Field(
-        default=StageEndpoint(address="127.0.0.1:50064"), description="Texture stage."
-    )
+    detector: StageEndpoint = _endpoint_field("detector")
+    matting: StageEndpoint = _endpoint_field("matting")
+    shape: StageEndpoint = _endpoint_field("shape")
+    texture: StageEndpoint = _endpoint_field("texture")
     output_dir: str = Field(
         default="./out",
         description="Per-job artifact folders and the job store (jobs.sqlite3) live here.",

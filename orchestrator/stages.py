@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from meshpipe import catalogue
 from meshpipe.errors import MeshpipeError, Unavailable, from_code, from_rpc_error
 from meshpipe.runtime.process import grpc_options
 from meshpipe.v1 import common_pb2, stage_pb2, stage_pb2_grpc
@@ -24,12 +25,7 @@ from orchestrator.settings import OrchestratorSettings
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 
-SERVICE_NAMES = {
-    Stage.DETECTOR: "Detector",
-    Stage.MATTING: "Matting",
-    Stage.SHAPE: "Shape",
-    Stage.TEXTURE: "Texture",
-}
+SERVICE_NAMES = {stage: catalogue.stage(stage.value).grpc_service for stage in Stage}
 
 
 @dataclass(frozen=True)

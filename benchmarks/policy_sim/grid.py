@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmarks.policy_sim.physics import Physics, production_physics
+from benchmarks.policy_sim.physics import STAGE_ORDER, Physics, production_physics
 from benchmarks.policy_sim.pipelined import run_meshpipe, run_resident
 from benchmarks.policy_sim.result import RunResult
 from benchmarks.policy_sim.sequential import run_sequential
@@ -33,7 +33,7 @@ def lower_bound(physics: Physics, workload: Workload) -> float:
     """All compute back to back plus one cold load per stage."""
     compute = 0.0
     for stage in physics.stages:
-        items = len(workload.jobs) if stage.name == "detector" else workload.objects
+        items = len(workload.jobs) if stage.name == STAGE_ORDER[0] else workload.objects
         compute += items * stage.run_seconds
     return compute + len(physics.stages) * physics.cold_load_seconds
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from meshpipe.catalogue import STAGES
 from orchestrator.arbiter.ledger import CUDA_CONTEXT_BYTES, GIB
 
-STAGE_ORDER = ("detector", "matting", "shape", "texture")
+# Pipeline order, from the stage catalogue; the first stage works on the photo, the others
+# on each object it found.
+STAGE_ORDER = STAGES
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ def _simulate(
     while True:
         while arrivals and arrivals[0].arrival <= t:
             job = arrivals.pop(0)
-            queues["detector"].append(WorkItem(job.job_id, 0, job.arrival))
+            queues[STAGE_ORDER[0]].append(WorkItem(job.job_id, 0, job.arrival))
         views = [_view(physics, memory, queues, stage) for stage in STAGE_ORDER]
         batch = choose_next_batch(views, t, memory.free_bytes(), policy)
         if batch is None:
@@ -93,10 +93,10 @@ def _route(
     done: dict[str, float],
 ) -> None:
     """Hand a finished item to the next stage (the detector fans out into objects)."""
-    if stage == "detector":
+    if stage == STAGE_ORDER[0]:
         for k in range(objects[item.job_id]):
-            queues["matting"].append(WorkItem(item.job_id, k, now))
-    elif stage != "texture":
+            queues[STAGE_ORDER[1]].append(WorkItem(item.job_id, k, now))
+    elif stage != STAGE_ORDER[-1]:
         following = STAGE_ORDER[STAGE_ORDER.index(stage) + 1]
         queues[following].append(WorkItem(item.job_id, item.object_index, now))
     else:

@@ -3,7 +3,7 @@ load from disk, run every crop, delete the model and empty the cache."""
 
 from __future__ import annotations
 
-from benchmarks.policy_sim.physics import Physics
+from benchmarks.policy_sim.physics import STAGE_ORDER, Physics
 from benchmarks.policy_sim.result import RunResult, infeasible
 from benchmarks.policy_sim.workload import Workload
 
@@ -23,7 +23,7 @@ def run_sequential(physics: Physics, workload: Workload, budget: int) -> RunResu
     for job in sorted(workload.jobs, key=lambda j: j.arrival):
         t = max(t, job.arrival)
         for stage in physics.stages:
-            items = 1 if stage.name == "detector" else job.objects
+            items = 1 if stage.name == STAGE_ORDER[0] else job.objects
             t += physics.cold_load_seconds + items * stage.run_seconds
             result.cold_loads += 1
         result.job_latencies.append(t - job.arrival)

@@ -2,7 +2,7 @@
 # Build the service images (meshpipe-<service>:$TAG) from a local base image and a local
 # wheelhouse; nothing inside the builds touches a network.
 #
-#   deploy/docker/build-images.sh [SERVICE...]     (default: all six)
+#   deploy/docker/build-images.sh [SERVICE...]     (default: every image in meshpipe/catalogue.py)
 #
 # Environment:
 #   BASE_IMAGE   base with python3 + venv (default meshpipe-base:bookworm-py3.11; built by
@@ -20,12 +20,22 @@ BASE_IMAGE=${BASE_IMAGE:-$DEFAULT_BASE}
 TAG=${TAG:-dev}
 PYTHON=${PYTHON:-.venv/bin/python}
 CONTEXT=build/docker-context
-SERVICES=("$@")
-[ ${#SERVICES[@]} -gt 0 ] || SERVICES=(orchestrator arbiter detector matting shape texture)
-
 log() { echo "[build-images] $*" >&2; }
-# The pyproject extra an image installs: the arbiter ships in the orchestrator's package.
-extras_of() { if [ "$1" = arbiter ]; then echo orchestrator; else echo "$1"; fi; }
+
+# Image target -> the pyproject extra it installs, from the stage catalogue
+# (meshpipe/catalogue.py; the arbiter ships in the orchestrator's package).
+declare -A EXTRAS_OF=()
+ALL_SERVICES=()
+while read -r target extra; do
+  EXTRAS_OF[$target]=$extra
+  ALL_SERVICES+=("$target")
+done < <("$PYTHON" deploy/docker/wheelhouse.py --list-images)
+[ ${#ALL_SERVICES[@]} -gt 0 ] || { log "could not read the stage catalogue with $PYTHON"; exit 1; }
+SERVICES=("$@")
+[ ${#SERVICES[@]} -gt 0 ] || SERVICES=("${ALL_SERVICES[@]}")
+for service in "${SERVICES[@]}"; do
+  [ -n "${EXTRAS_OF[$service]:-}" ] || { log "unknown service $service (known: ${ALL_SERVICES[*]})"; exit 1; }
+done
 
 docker version --format '{{.Server.Version}}' >/dev/null 2>&1 \
   || { log "Docker engine not reachable (is dockerd running?)"; exit 1; }
@@ -56,7 +66,7 @@ for service in "${SERVICES[@]}"; do
   start=$(date +%s)
   log "building meshpipe-$service:$TAG on $BASE_IMAGE"
   docker build --quiet --network none -f deploy/docker/Dockerfile \
-    --target "$service" --build-arg SERVICE="$service" --build-arg EXTRAS="$(extras_of "$service")" \
+    --target "$service" --build-arg SERVICE="$service" --build-arg EXTRAS="${EXTRAS_OF[$service]}" \
     --build-arg BASE_IMAGE="$BASE_IMAGE" \
     --label io.meshpipe.base="$BASE_IMAGE" \
     -t "meshpipe-$service:$TAG" "$CONTEXT" >/dev/null

@@ -5,9 +5,10 @@
 * The wheelhouse (a cache, default ~/.cache/meshpipe-deploy/wheelhouse) holds every
   third-party wheel of `meshpipe[all]`. It is completed from the package index only when an
   offline resolution fails and --offline is not given, so a warm cache never needs a network.
-* The context gets `meshpipe/` (a fresh wheel of this tree), `deps/<service>/` (the
-  third-party wheels of `meshpipe[<service>]`, hard-linked from the wheelhouse) and
-  `requirements/<service>.txt` (their pinned list), so that an image build installs its
+* The context gets `meshpipe/` (a fresh wheel of this tree), `deps/<extra>/` (the
+  third-party wheels of `meshpipe[<extra>]`, for every extra an image of the stage catalogue
+  installs, hard-linked from the wheelhouse) and
+  `requirements/<extra>.txt` (their pinned list), so that an image build installs its
   dependencies in one layer that stays cached until that service's dependencies change,
   and the project in a second, small one.
 
@@ -27,7 +28,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-SERVICES = ("detector", "matting", "shape", "texture", "orchestrator")
+from meshpipe import catalogue
+
 REPO = Path(__file__).resolve().parents[2]
 log = logging.getLogger("wheelhouse")
 
@@ -126,7 +128,7 @@ def prepare_context(context: Path, wheelhouse: Path, offline: bool) -> None:
     shutil.rmtree(reqs, ignore_errors=True)
     deps.mkdir()
     reqs.mkdir()
-    for service in SERVICES:
+    for service in dict.fromkeys(catalogue.image_extras().values()):
         pins = closure(service, wheelhouse, project_wheel)
         lines = [f"{name}=={version}\n" for name, version in sorted(pins.items())]
         (reqs / f"{service}.txt").write_text("".join(lines))
@@ -138,13 +140,24 @@ def prepare_context(context: Path, wheelhouse: Path, offline: bool) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--context", type=Path, required=True, help="build context to fill")
+    parser.add_argument("--context", type=Path, help="build context to fill")
     cache = Path(os.environ.get("MESHPIPE_DEPLOY_CACHE", "~/.cache/meshpipe-deploy"))
     parser.add_argument(
         "--wheelhouse", type=Path, default=cache.expanduser() / "wheelhouse", help="wheel cache"
     )
     parser.add_argument("--offline", action="store_true", help="never use the package index")
+    parser.add_argument(
+        "--list-images",
+        action="store_true",
+        help="print 'image-target extra' per service image (from the stage catalogue) and exit",
+    )
     args = parser.parse_args()
+    if args.list_images:
+        lines = (f"{target} {extra}\n" for target, extra in catalogue.image_extras().items())
+        sys.stdout.write("".join(lines))
+        return 0
+    if args.context is None:
+        parser.error("--context is required")
     logging.basicConfig(level=logging.INFO, format="[wheelhouse] %(message)s")
     args.context.mkdir(parents=True, exist_ok=True)
     prepare_context(args.context.resolve(), args.wheelhouse.resolve(), args.offline)

@@ -7,7 +7,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from meshpipe.runtime.registry import STAGES
+from meshpipe.catalogue import STAGES
 
 
 def register(sub: Any) -> None:

@@ -6,7 +6,8 @@ import argparse
 import asyncio
 from typing import Any
 
-from meshpipe.runtime.registry import STAGES, load_spec
+from meshpipe.catalogue import STAGES
+from meshpipe.runtime.registry import load_spec
 from meshpipe.runtime.server import serve_stage
 
 

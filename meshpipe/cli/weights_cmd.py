@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from meshpipe import weights
-from meshpipe.runtime.registry import STAGES, load_spec
+from meshpipe.catalogue import STAGES
+from meshpipe.runtime.registry import load_spec
 
 
 def register(sub: Any) -> None:
@@ -57,7 +58,7 @@ def _settings(stage: str) -> Any:
 
 def _specs(stages: list[str]) -> list[weights.WeightsSpec]:
     found: list[weights.WeightsSpec] = []
-    for stage in stages or [s for s in STAGES if s in weights.PRODUCTION_BACKENDS]:
+    for stage in stages or list(STAGES):
         settings = _settings(stage)
         found += weights.production_specs(stage, settings)
     return found

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshpipe import catalogue
 from meshpipe.launcher.docker_config import (
     LABEL_CONFIG,
     LABEL_PROJECT,
@@ -26,7 +27,7 @@ from meshpipe.launcher.docker_config import (
     container_spec,
 )
 from meshpipe.launcher.docker_healthcheck import probe
-from meshpipe.launcher.docker_services import STAGES, service_def
+from meshpipe.launcher.docker_services import service_def
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class DockerLauncher:
         self._remove_orphans()
         self._ensure_network()
         self._ensure_volume()
-        groups = [["arbiter"], list(STAGES), ["orchestrator"]]
+        groups = [[e.name for e in group] for group in catalogue.start_groups()]
         deadline = time.monotonic() + timeout
         for group in groups:
             started = [

@@ -1,9 +1,9 @@
-"""The services a meshpipe deployment runs, and their ports, read from their settings classes.
+"""The services a meshpipe deployment runs, and their ports, as their settings classes see them.
 
-One place answers "which port does the matting stage listen on" for the images, the Docker
-launcher, the health probe and the Kubernetes tests: the defaults of each service's settings
-class (`services/<stage>/settings.py`, `orchestrator/settings.py`,
-`orchestrator/arbiter/settings.py`).
+The list of services and their default ports come from the stage catalogue
+(`meshpipe.catalogue`); each settings class takes its port defaults from there, and this
+module reads them back through the settings class (so that the images, the Docker launcher,
+the health probe and the Kubernetes tests agree with what a process really binds).
 """
 
 from __future__ import annotations
@@ -13,26 +13,24 @@ from dataclasses import dataclass
 
 from pydantic_settings import BaseSettings
 
+from meshpipe import catalogue
+from meshpipe.catalogue import STAGES
 from meshpipe.runtime.settings import StageSettings
 
-STAGES = ("detector", "matting", "shape", "texture")
+__all__ = ["SERVICES", "STAGES", "ServiceDef", "service_def", "settings_class"]
+
 # In start-up order: the lease arbiter, the stages, then the orchestrator that calls them.
-SERVICES = ("arbiter", *STAGES, "orchestrator")
+SERVICES = catalogue.services()
 
 
 def settings_class(service: str) -> type[BaseSettings]:
     """The settings class of a service (imports only its settings module)."""
-    if service == "orchestrator":
-        from orchestrator.settings import OrchestratorSettings
-
-        return OrchestratorSettings
-    if service == "arbiter":
-        from orchestrator.arbiter.settings import ArbiterSettings
-
-        return ArbiterSettings
-    if service not in STAGES:
-        raise ValueError(f"unknown service {service!r}; expected one of {', '.join(SERVICES)}")
-    module = importlib.import_module(f"services.{service}.settings")
+    entry = catalogue.entry(service)
+    if isinstance(entry, catalogue.ProcessEntry):
+        module_name, class_name = entry.settings.split(":")
+        cls: type[BaseSettings] = getattr(importlib.import_module(module_name), class_name)
+        return cls
+    module = importlib.import_module(entry.settings_module)
     found = [
         obj
         for obj in vars(module).values()
@@ -56,8 +54,8 @@ class ServiceDef:
 
     @property
     def is_stage(self) -> bool:
-        """True for the four model stages, False for the orchestrator and the arbiter."""
-        return self.name in STAGES
+        """True for the model stages, False for the orchestrator and the arbiter."""
+        return catalogue.entry(self.name).is_stage
 
     def env(self, field: str) -> str:
         """Environment variable of a settings field, e.g. env('port') = MESHPIPE_MATTING_PORT."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from meshpipe.catalogue import STAGES
 from meshpipe.launcher.process import (
     ChildProcess,
     LaunchError,
@@ -36,7 +37,6 @@ from meshpipe.launcher.process import (
     wait_healthy,
 )
 from meshpipe.launcher.supervisor import Supervisor
-from meshpipe.runtime.registry import STAGES
 
 log = logging.getLogger(__name__)
 HOST = "127.0.0.1"

@@ -1,4 +1,4 @@
-"""Names of the stages and where their specs live (imported lazily: a stage's heavy
+"""The stages' specs, found through the stage catalogue (imported lazily: a stage's heavy
 dependencies are only imported by the process that serves it)."""
 
 from __future__ import annotations
@@ -7,16 +7,13 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
+from meshpipe import catalogue
 from meshpipe.runtime.server import StageSpec
-
-STAGES = ("detector", "matting", "shape", "texture")
 
 
 def load_spec(stage: str) -> StageSpec:
-    """The StageSpec of a stage, from services/<stage>/service.py."""
-    if stage not in STAGES:
-        raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
-    module = importlib.import_module(f"services.{stage}.service")
+    """The StageSpec of a stage, from its catalogue entry's spec module."""
+    module = importlib.import_module(catalogue.stage(stage).spec_module)
     spec: StageSpec = module.SPEC
     return spec
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from meshpipe.runtime.registry import STAGES
+from meshpipe.catalogue import STAGES
 from orchestrator.arbiter.ledger import (
     Denied,
     Event,

@@ -5,7 +5,10 @@ from __future__ import annotations
 from pydantic import ByteSize, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from meshpipe import catalogue
 from orchestrator.arbiter.ledger import CUDA_CONTEXT_BYTES, GIB, MIB, ArbiterConfig
+
+_PROCESS = catalogue.entry("arbiter")
 
 
 class ArbiterSettings(BaseSettings):
@@ -14,12 +17,16 @@ class ArbiterSettings(BaseSettings):
     Byte sizes accept plain integers or units ("24GiB", "512MiB").
     """
 
-    model_config = SettingsConfigDict(env_prefix="MESHPIPE_ARBITER_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=_PROCESS.env_prefix, extra="ignore")
 
     host: str = Field("127.0.0.1", description="Address the gRPC server binds (standalone).")
-    port: int = Field(50070, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
+    port: int = Field(
+        _PROCESS.grpc_port, ge=0, le=65535, description="gRPC port; 0 picks a free port."
+    )
     metrics_host: str = Field("127.0.0.1", description="Address the /metrics HTTP server binds.")
-    metrics_port: int = Field(9110, ge=-1, le=65535, description="/metrics port; 0 free, -1 off.")
+    metrics_port: int = Field(
+        _PROCESS.metrics_port, ge=-1, le=65535, description="/metrics port; 0 free, -1 off."
+    )
     device_index: int = Field(0, ge=0, description="GPU index whose memory this arbiter rations.")
     device_kind: str = Field(
         "auto",

@@ -7,17 +7,24 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from meshpipe import catalogue
 from meshpipe.runtime.settings import StageSettings
 from services.detector.options import MAX_OBJECTS_LIMIT
+
+_STAGE = catalogue.stage("detector")
 
 
 class DetectorSettings(StageSettings):
     """Detector stage settings; the request knobs default to these."""
 
-    model_config = SettingsConfigDict(env_prefix="MESHPIPE_DETECTOR_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=_STAGE.env_prefix, extra="ignore")
 
-    port: int = Field(50061, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
-    metrics_port: int = Field(9101, ge=-1, le=65535, description="/metrics port; 0 free, -1 off.")
+    port: int = Field(
+        _STAGE.grpc_port, ge=0, le=65535, description="gRPC port; 0 picks a free port."
+    )
+    metrics_port: int = Field(
+        _STAGE.metrics_port, ge=-1, le=65535, description="/metrics port; 0 free, -1 off."
+    )
     max_objects: int = Field(
         10, ge=1, le=MAX_OBJECTS_LIMIT, description="Objects returned when a request says 0."
     )

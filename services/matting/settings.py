@@ -5,16 +5,23 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from meshpipe import catalogue
 from meshpipe.runtime.settings import StageSettings
+
+_STAGE = catalogue.stage("matting")
 
 
 class MattingSettings(StageSettings):
     """Matting stage settings."""
 
-    model_config = SettingsConfigDict(env_prefix="MESHPIPE_MATTING_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=_STAGE.env_prefix, extra="ignore")
 
-    port: int = Field(50062, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
-    metrics_port: int = Field(9102, ge=-1, le=65535, description="/metrics port; 0 free, -1 off.")
+    port: int = Field(
+        _STAGE.grpc_port, ge=0, le=65535, description="gRPC port; 0 picks a free port."
+    )
+    metrics_port: int = Field(
+        _STAGE.metrics_port, ge=-1, le=65535, description="/metrics port; 0 free, -1 off."
+    )
     model: str = Field(
         "u2netp", description="rembg model name (u2netp, u2net, isnet-general-use, ...)."
     )

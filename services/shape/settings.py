@@ -7,16 +7,23 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from meshpipe import catalogue
 from meshpipe.runtime.settings import StageSettings
+
+_STAGE = catalogue.stage("shape")
 
 
 class ShapeSettings(StageSettings):
     """Shape stage settings."""
 
-    model_config = SettingsConfigDict(env_prefix="MESHPIPE_SHAPE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=_STAGE.env_prefix, extra="ignore")
 
-    port: int = Field(50063, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
-    metrics_port: int = Field(9103, ge=-1, le=65535, description="/metrics port; 0 free, -1 off.")
+    port: int = Field(
+        _STAGE.grpc_port, ge=0, le=65535, description="gRPC port; 0 picks a free port."
+    )
+    metrics_port: int = Field(
+        _STAGE.metrics_port, ge=-1, le=65535, description="/metrics port; 0 free, -1 off."
+    )
     max_batch: int = Field(
         8,
         ge=1,

@@ -7,19 +7,26 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from meshpipe import catalogue
 from meshpipe.runtime.settings import StageSettings
 from services.texture.paint.settings import PaintSettings
+
+_STAGE = catalogue.stage("texture")
 
 
 class TextureSettings(StageSettings):
     """Texture stage settings."""
 
     model_config = SettingsConfigDict(
-        env_prefix="MESHPIPE_TEXTURE_", env_nested_delimiter="__", extra="ignore"
+        env_prefix=_STAGE.env_prefix, env_nested_delimiter="__", extra="ignore"
     )
 
-    port: int = Field(50064, ge=0, le=65535, description="gRPC port; 0 picks a free port.")
-    metrics_port: int = Field(9104, ge=-1, le=65535, description="/metrics port; 0 free, -1 off.")
+    port: int = Field(
+        _STAGE.grpc_port, ge=0, le=65535, description="gRPC port; 0 picks a free port."
+    )
+    metrics_port: int = Field(
+        _STAGE.metrics_port, ge=-1, le=65535, description="/metrics port; 0 free, -1 off."
+    )
     texture_size: int = Field(1024, ge=16, le=16384, description="Default texture side, pixels.")
     min_texture_size: int = Field(
         256, ge=16, description="Smallest texture side a request may ask for."
