@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from meshpipe import catalogue
+from meshpipe.options import CROP_PADDING, MAX_OBJECTS, MAX_PROMPT_CHARS
 from orchestrator.arbiter.settings import ArbiterSettings
 
 MIB = 1024 * 1024
@@ -38,16 +39,25 @@ class Limits(BaseModel):
         default=40_000_000, ge=1, description="Largest accepted photo, pixels."
     )
     max_prompt_chars: int = Field(
-        default=1000, ge=1, description="Longest accepted prompt, characters."
+        default=1000,
+        ge=1,
+        le=MAX_PROMPT_CHARS,
+        description="Longest accepted prompt, characters (at most what the detector reads).",
     )
     max_name_chars: int = Field(
         default=256, ge=1, description="Longest accepted job name, characters."
     )
     max_objects: int = Field(
-        default=16, ge=1, le=256, description="Cap on objects processed per job."
+        default=16,
+        ge=1,
+        le=MAX_OBJECTS.high,
+        description="Cap on objects processed per job (at most what the detector returns).",
     )
     default_max_objects: int = Field(
-        default=8, ge=1, le=256, description="Objects processed when a job does not say (capped)."
+        default=8,
+        ge=1,
+        le=MAX_OBJECTS.high,
+        description="Objects processed when a job does not say (capped).",
     )
 
 
@@ -92,9 +102,9 @@ class OrchestratorSettings(BaseSettings):
     )
     limits: Limits = Field(default_factory=Limits, description="Submission limits.")
     crop_padding: float = Field(
-        default=0.1,
+        default=CROP_PADDING.fallback,
         ge=0,
-        le=2,
+        le=CROP_PADDING.high,
         description="Padding around each box before cropping, fraction of its size.",
     )
     max_queued_jobs: int = Field(

@@ -1,15 +1,16 @@
-"""The request's selection knobs (0 = the stage's default), validated once at the boundary."""
+"""The request's selection knobs (0 = the stage's default), resolved through the knob table
+of meshpipe.options at the servicer."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Protocol
 
 from meshpipe.errors import InvalidInput
+from meshpipe.options import MAX_OBJECTS, MAX_PROMPT_CHARS, MIN_AREA_FRACTION, NMS_IOU
 
-MAX_OBJECTS_LIMIT = 100
-MAX_PROMPT_CHARS = 2000
+MAX_OBJECTS_LIMIT = int(MAX_OBJECTS.high)
+__all__ = ["MAX_OBJECTS_LIMIT", "MAX_PROMPT_CHARS", "DetectOptions", "check_prompt"]
 
 
 class OptionDefaults(Protocol):
@@ -33,21 +34,12 @@ class DetectOptions:
     def resolve(
         cls, max_objects: int, min_area_fraction: float, nms_iou: float, defaults: OptionDefaults
     ) -> DetectOptions:
-        """Request values with 0 replaced by the defaults; InvalidInput when out of range."""
-        if not 0 <= max_objects <= MAX_OBJECTS_LIMIT:
-            raise InvalidInput(
-                f"max_objects must be in [1, {MAX_OBJECTS_LIMIT}] (0 = default), got {max_objects}"
-            )
-        if not (math.isfinite(min_area_fraction) and 0 <= min_area_fraction < 1):
-            raise InvalidInput(
-                f"min_area_fraction must be in (0, 1) (0 = default), got {min_area_fraction}"
-            )
-        if not (math.isfinite(nms_iou) and 0 <= nms_iou <= 1):
-            raise InvalidInput(f"nms_iou must be in (0, 1] (0 = default), got {nms_iou}")
+        """Request values with 0 replaced by the defaults; InvalidInput when out of range
+        (the ranges of meshpipe.options, the table the orchestrator validates with)."""
         return cls(
-            max_objects or defaults.max_objects,
-            min_area_fraction or defaults.min_area_fraction,
-            nms_iou or defaults.nms_iou,
+            int(MAX_OBJECTS.resolve(max_objects, defaults.max_objects)),
+            float(MIN_AREA_FRACTION.resolve(min_area_fraction, defaults.min_area_fraction)),
+            float(NMS_IOU.resolve(nms_iou, defaults.nms_iou)),
         )
 
 

@@ -8,8 +8,8 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from meshpipe import catalogue
+from meshpipe.options import MAX_OBJECTS, MIN_AREA_FRACTION, NMS_IOU
 from meshpipe.runtime.settings import StageSettings
-from services.detector.options import MAX_OBJECTS_LIMIT
 
 _STAGE = catalogue.stage("detector")
 
@@ -26,13 +26,22 @@ class DetectorSettings(StageSettings):
         _STAGE.metrics_port, ge=-1, le=65535, description="/metrics port; 0 free, -1 off."
     )
     max_objects: int = Field(
-        10, ge=1, le=MAX_OBJECTS_LIMIT, description="Objects returned when a request says 0."
+        MAX_OBJECTS.fallback,
+        ge=MAX_OBJECTS.low,
+        le=MAX_OBJECTS.high,
+        description="Objects returned when a request says 0.",
     )
     min_area_fraction: float = Field(
-        0.01, gt=0, lt=1, description="Smallest box (fraction of the image) when a request says 0."
+        MIN_AREA_FRACTION.fallback,
+        gt=MIN_AREA_FRACTION.low,
+        lt=MIN_AREA_FRACTION.high,
+        description="Smallest box (fraction of the image) when a request says 0.",
     )
     nms_iou: float = Field(
-        0.5, gt=0, le=1, description="NMS overlap threshold when a request says 0."
+        NMS_IOU.fallback,
+        gt=NMS_IOU.low,
+        le=NMS_IOU.high,
+        description="NMS overlap threshold when a request says 0.",
     )
     saliency_side: int = Field(
         256,

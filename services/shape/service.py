@@ -69,13 +69,14 @@ class ShapeServicer(stage_pb2_grpc.ShapeServicer):
         image = await asyncio.to_thread(
             decode_rgba, request.rgba_png, self.runner.settings.max_image_pixels, what="rgba_png"
         )
-        return ShapeRequest(
+        raw = ShapeRequest(
             image=image,
             seed=request.seed,
             steps=request.steps,
-            octree_resolution=self.runner.backend.resolution(request.octree_resolution),
+            octree_resolution=request.octree_resolution,
             guidance_scale=request.guidance_scale,
         )
+        return self.runner.backend.resolve(raw)  # before any load: a bad knob loads nothing
 
     def _response(self, result: ShapeResult, report: RunReport) -> stage_pb2.GenerateShapeResponse:
         return stage_pb2.GenerateShapeResponse(

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from meshpipe import catalogue
+from meshpipe.options import GUIDANCE_SCALE, OCTREE_RESOLUTION, STEPS
 from meshpipe.runtime.settings import StageSettings
 
 _STAGE = catalogue.stage("shape")
@@ -32,13 +33,19 @@ class ShapeSettings(StageSettings):
         "orchestrator's batch_max_items).",
     )
     octree_resolution: int = Field(
-        128, ge=16, le=1024, description="Default grid resolution along the mesh's longest axis."
+        OCTREE_RESOLUTION.fallback,
+        ge=16,
+        le=1024,
+        description="Default grid resolution along the mesh's longest axis.",
     )
     min_octree_resolution: int = Field(
-        16, ge=8, description="Smallest grid resolution a request may ask for."
+        OCTREE_RESOLUTION.low, ge=8, description="Smallest grid resolution a request may ask for."
     )
     max_octree_resolution: int = Field(
-        512, ge=16, le=1024, description="Largest grid resolution a request may ask for."
+        OCTREE_RESOLUTION.high,
+        ge=16,
+        le=1024,
+        description="Largest grid resolution a request may ask for.",
     )
     inflation: float = Field(
         0.9,
@@ -80,9 +87,17 @@ class ShapeSettings(StageSettings):
         "auto", description="auto (fp16 on CUDA, fp32 on CPU), float16, bfloat16, float32."
     )
     steps: int = Field(
-        0, ge=0, le=200, description="Diffusion steps; 0 = the variant's default (30, turbo 5)."
+        0,
+        ge=0,
+        le=STEPS.high,
+        description="Diffusion steps; 0 = the variant's default (30, turbo 5).",
     )
-    guidance_scale: float = Field(5.0, ge=0, le=50, description="Classifier-free guidance scale.")
+    guidance_scale: float = Field(
+        GUIDANCE_SCALE.fallback,
+        ge=0,
+        le=GUIDANCE_SCALE.high,
+        description="Classifier-free guidance scale.",
+    )
     num_chunks: int = Field(
         20_000, ge=1000, description="Query points decoded per VAE chunk (memory vs speed)."
     )

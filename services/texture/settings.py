@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from meshpipe import catalogue
+from meshpipe.options import TEXTURE_SIZE
 from meshpipe.runtime.settings import StageSettings
 from services.texture.paint.settings import PaintSettings
 
@@ -27,12 +28,17 @@ class TextureSettings(StageSettings):
     metrics_port: int = Field(
         _STAGE.metrics_port, ge=-1, le=65535, description="/metrics port; 0 free, -1 off."
     )
-    texture_size: int = Field(1024, ge=16, le=16384, description="Default texture side, pixels.")
+    texture_size: int = Field(
+        TEXTURE_SIZE.fallback, ge=16, le=16384, description="Default texture side, pixels."
+    )
     min_texture_size: int = Field(
-        256, ge=16, description="Smallest texture side a request may ask for."
+        TEXTURE_SIZE.low, ge=16, description="Smallest texture side a request may ask for."
     )
     max_texture_size: int = Field(
-        4096, ge=16, le=16384, description="Largest texture side a request may ask for."
+        TEXTURE_SIZE.high,
+        ge=16,
+        le=16384,
+        description="Largest texture side a request may ask for.",
     )
     max_faces: int = Field(
         500_000, ge=1, description="Meshes with more triangles are refused (INVALID_ARGUMENT)."

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from PIL import Image
 
-from meshpipe.errors import InvalidInput, MeshpipeError
+from meshpipe.errors import MeshpipeError
+from meshpipe.options import OCTREE_RESOLUTION
 from meshpipe.runtime.backend import Backend
 from meshpipe.runtime.registry import build_backend_from
 from services.shape.settings import ShapeSettings
@@ -65,14 +66,21 @@ class ShapeBackend(Backend):
                 results.append(exc)
         return results
 
+    def resolve(self, request: ShapeRequest) -> ShapeRequest:
+        """`request` with every knob this backend uses resolved: 0 replaced by the default,
+        others checked (InvalidInput) against the knob table of meshpipe.options as this
+        stage's settings configure it. Needs no model: the servicer calls it before a load;
+        on a resolved request it changes nothing."""
+        return replace(request, octree_resolution=self.resolution(request.octree_resolution))
+
     def resolution(self, requested: int) -> int:
         """The grid resolution to use: the default for 0, else a validated request."""
-        if requested == 0:
-            return self.settings.octree_resolution
-        lo, hi = self.settings.min_octree_resolution, self.settings.max_octree_resolution
-        if not lo <= requested <= hi:
-            raise InvalidInput(f"octree_resolution {requested} is out of range [{lo}, {hi}]")
-        return requested
+        s = self.settings
+        return int(
+            OCTREE_RESOLUTION.resolve(
+                requested, s.octree_resolution, s.min_octree_resolution, s.max_octree_resolution
+            )
+        )
 
 
 # backend id -> "module:Class", imported on selection.

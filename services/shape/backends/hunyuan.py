@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from PIL import Image, ImageDraw
 
 from meshpipe import torchdevice
 from meshpipe.errors import FailedPrecondition, InvalidInput, MeshpipeError
+from meshpipe.options import GUIDANCE_SCALE, STEPS
 from meshpipe.profiles import apply_profile, device_total_bytes, resolve_profile
 from meshpipe.runtime.backend import BackendInfo, DeviceMemory
 from meshpipe.torchcompat import ensure_torchvision
@@ -41,8 +43,6 @@ GIB = 1 << 30
 # Lease estimates without a memory profile (DESIGN 9: peak reserved at octree 256 + context).
 _DEFAULT_FOOTPRINT_GIB = {"v2-mini": 8.4, "v2-0": 10.7}
 _WARMUP_RESOLUTION = 64
-MAX_STEPS = 200
-MAX_GUIDANCE = 50.0
 
 
 def weights_specs(settings: ShapeSettings) -> list[WeightsSpec]:
@@ -204,14 +204,21 @@ class HunyuanShapeBackend(ShapeBackend):
                     results[i] = exc
         return [results[i] for i in range(len(requests))]
 
+    def resolve(self, request: ShapeRequest) -> ShapeRequest:
+        """The base's resolution plus steps (0 = the settings', else the variant's) and
+        guidance (0 = the settings'), against the knob table of meshpipe.options."""
+        steps_default = self.settings.steps or self.variant.default_steps
+        return replace(
+            super().resolve(request),
+            steps=int(STEPS.resolve(request.steps, steps_default)),
+            guidance_scale=float(
+                GUIDANCE_SCALE.resolve(request.guidance_scale, self.settings.guidance_scale)
+            ),
+        )
+
     def _knobs(self, request: ShapeRequest) -> tuple[int, float, int]:
-        steps = request.steps or self.settings.steps or self.variant.default_steps
-        if not 1 <= steps <= MAX_STEPS:
-            raise InvalidInput(f"steps {steps} is out of range [1, {MAX_STEPS}]")
-        guidance = request.guidance_scale or self.settings.guidance_scale
-        if not 0.0 <= guidance <= MAX_GUIDANCE:
-            raise InvalidInput(f"guidance_scale {guidance} is out of range [0, {MAX_GUIDANCE}]")
-        return steps, guidance, self.resolution(request.octree_resolution)
+        r = self.resolve(request)
+        return r.steps, r.guidance_scale, r.octree_resolution
 
     def _run(
         self,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from meshpipe.errors import InvalidInput
+from meshpipe.options import TEXTURE_SIZE
 from meshpipe.runtime.backend import Backend
 from meshpipe.runtime.registry import build_backend_from
 from services.texture.settings import TextureSettings
@@ -51,12 +51,13 @@ class TextureBackend(Backend):
 
     def texture_side(self, requested: int) -> int:
         """The texture side to use: the default for 0, else a validated request."""
-        if requested == 0:
-            return self.settings.texture_size
-        lo, hi = self.settings.min_texture_size, self.settings.max_texture_size
-        if not lo <= requested <= hi:
-            raise InvalidInput(f"texture_size {requested} is out of range [{lo}, {hi}]")
-        return requested
+        return self._texture_side(requested, self.settings.texture_size)
+
+    def _texture_side(self, requested: int, default: int) -> int:
+        """`requested`, or `default` for 0, through the knob table of meshpipe.options
+        within this stage's [min_texture_size, max_texture_size]."""
+        s = self.settings
+        return int(TEXTURE_SIZE.resolve(requested, default, s.min_texture_size, s.max_texture_size))
 
 
 # backend id -> "module:Class", imported on selection.

@@ -71,9 +71,7 @@ class HunyuanPaintBackend(TextureBackend):
 
     def texture_side(self, requested: int) -> int:
         """0 means the paint settings' size (its profile's); others are validated."""
-        if requested == 0:
-            return self.engine.settings.texture_size
-        return super().texture_side(requested)
+        return self._texture_side(requested, self.engine.settings.texture_size)
 
     def paint(self, request: TextureRequest) -> TextureResult:
         size = self.texture_side(request.texture_size)

@@ -80,7 +80,7 @@ def test_prompt_over_the_limit() -> None:
         validate_request(JobRequest(image=b"x", prompt="a" * 51), LIMITS)
 
 
-def test_unknown_quality_profile() -> None:
+def test_unknown_quality_preset() -> None:
     with pytest.raises(InvalidInput, match="quality"):
         apply_quality(JobOptions(), "ultra")
 
