@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -47,7 +48,8 @@ def just_outside(knob: Knob[int] | Knob[float]) -> list[float]:
 def _shape(backend_factory: Callable[[], object]) -> Resolver:
     def resolve(name: str, value: float) -> float:
         backend = backend_factory()
-        request = replace(ShapeRequest(Image.new("RGBA", (8, 8))), **{name: value})
+        knobs: dict[str, Any] = {name: value}
+        request = replace(ShapeRequest(Image.new("RGBA", (8, 8))), **knobs)
         return float(getattr(backend.resolve(request), name))  # type: ignore[attr-defined]
 
     return resolve
