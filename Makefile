@@ -46,6 +46,7 @@ lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 proto:
 	PYTHON=$(BIN)/python scripts/gen_proto.sh

@@ -16,9 +16,9 @@ request after the wake, unload. Recorded per run:
   process running the same backend class directly, peak allocated and peak reserved;
 * load (cold, incl. warm-up), park, wake and unload seconds.
 
-    python scripts/gpu/backends_bench.py                       # everything, all profiles
-    python scripts/gpu/backends_bench.py --stages shape --profiles high,minimal
-    python scripts/gpu/backends_bench.py --qwen-config config.json --birefnet-code BiRefNet/
+    python -m scripts.gpu.backends_bench                       # everything, all profiles
+    python -m scripts.gpu.backends_bench --stages shape --profiles high,minimal
+    python -m scripts.gpu.backends_bench --qwen-config config.json --birefnet-code BiRefNet/
 
 Writes <out>.json and <out>.md (default $OUT/backends_bench, else
 benchmarks/results/backends_gpu). Every number is labelled "random weights".
@@ -181,7 +181,7 @@ def run_probe(case: Case, env: dict[str, str], timeout: float) -> dict[str, Any]
 
 
 def run_case(case: Case, profile: str, args: argparse.Namespace, logs: Path) -> dict[str, Any]:
-    from stage_process import StageProcess, stage_env
+    from scripts.gpu.stage_process import StageProcess, stage_env
 
     values = {
         "device": args.device,
@@ -208,7 +208,7 @@ def run_case(case: Case, profile: str, args: argparse.Namespace, logs: Path) -> 
 
 
 def cases(args: argparse.Namespace, models: Path) -> list[Case]:
-    import random_models
+    from scripts.gpu import random_models
 
     profiles = args.profiles.split(",")
     stages = args.stages.split(",")
@@ -243,7 +243,7 @@ def cases(args: argparse.Namespace, models: Path) -> list[Case]:
 
 
 def matting_cases(args: argparse.Namespace, models: Path, profiles: list[str]) -> list[Case]:
-    import random_models
+    from scripts.gpu import random_models
 
     found: list[Case] = []
     u2net_dir = Path(args.u2net_dir).expanduser()

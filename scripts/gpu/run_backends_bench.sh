@@ -76,4 +76,4 @@ EXTRA=()
 if [[ "${QUICK:-0}" == "1" ]]; then
   EXTRA=(--stages detector,shape --variants v2-mini --profiles high,minimal --repeats 2)
 fi
-PYTHONUNBUFFERED=1 "$PY" scripts/gpu/backends_bench.py --u2net-dir "$U2NET_DIR" "${EXTRA[@]}" "$@"
+PYTHONUNBUFFERED=1 "$PY" -m scripts.gpu.backends_bench --u2net-dir "$U2NET_DIR" "${EXTRA[@]}" "$@"

@@ -21,10 +21,10 @@ is the first paint after the load.
 
 Usage (repository root, CUDA machine, ~15 GB free disk for the models):
 
-    python scripts/gpu/texture_bench.py                         # all profiles, 6/4 views, 2048/1024
-    python scripts/gpu/texture_bench.py --profiles high,low --views 6 --sizes 2048
-    python scripts/gpu/texture_bench.py --delight-steps 10 --multiview-steps 10   # quicker
-    python scripts/gpu/texture_bench.py --device cpu --tiny --delight-steps 1 \
+    python -m scripts.gpu.texture_bench                         # all profiles, 6/4 views, 2048/1024
+    python -m scripts.gpu.texture_bench --profiles high,low --views 6 --sizes 2048
+    python -m scripts.gpu.texture_bench --delight-steps 10 --multiview-steps 10   # quicker
+    python -m scripts.gpu.texture_bench --device cpu --tiny --delight-steps 1 \
         --multiview-steps 1 --views 4 --sizes 256 --profiles high --out /tmp/smoke  # smoke test
 
 Results are printed and written to ``<out>.md`` / ``<out>.json`` (default
@@ -58,7 +58,7 @@ def say(line: str, flush: bool = True) -> None:
 
 def build(root: Path, scale: str) -> None:
     from meshpipe.torchcompat import ensure_torchvision
-    from services.texture.paint.random_weights import build_models
+    from tests.support.random_paint_weights import build_models
 
     ensure_torchvision()
     start = time.perf_counter()
@@ -225,9 +225,8 @@ def run_one(
     """One configuration in a fresh texture stage process (clean CUDA context and allocator)."""
     from importlib.metadata import version
 
-    from stage_process import _INFER_STUBS, StageProcess
-
     from meshpipe.v1 import stage_pb2_grpc
+    from scripts.gpu.stage_process import _INFER_STUBS, StageProcess
 
     _INFER_STUBS.setdefault("texture", stage_pb2_grpc.TextureStub)
     profile, views, size = combo

@@ -14,8 +14,8 @@ PY=${PYTHON:-.venv/bin/python}
 "$PY" benchmarks/rasterizer.py --device cuda --size 2048
 "$PY" benchmarks/rasterizer.py --device cuda --size 1024
 if [[ "${QUICK:-0}" == "1" ]]; then
-  "$PY" scripts/gpu/texture_bench.py --profiles high,low --views 6,4 --sizes 2048,1024 \
+  "$PY" -m scripts.gpu.texture_bench --profiles high,low --views 6,4 --sizes 2048,1024 \
     --delight-steps 10 --multiview-steps 10
 else
-  "$PY" scripts/gpu/texture_bench.py
+  "$PY" -m scripts.gpu.texture_bench
 fi

@@ -28,10 +28,10 @@ from meshpipe.v1 import stage_pb2, stage_pb2_grpc
 from services.texture.backends import TextureRequest
 from services.texture.backends.hunyuan_paint import HunyuanPaintBackend
 from services.texture.paint.engine import PaintEngine
-from services.texture.paint.random_weights import DELIGHT, PAINT, REPO_ID, build_models
 from services.texture.paint.settings import PaintSettings
 from services.texture.service import SPEC
 from services.texture.settings import TextureSettings
+from tests.support.random_paint_weights import DELIGHT, PAINT, REPO_ID, build_models
 
 STEPS = {
     "recenter",

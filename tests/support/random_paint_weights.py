@@ -11,7 +11,7 @@ code is exercised on folders this module writes:
 ``scale="tiny"`` builds models of a few MB for CPU tests (garbage output, real code path);
 ``scale="real"`` builds the published architectures (SD 1.5-sized delight UNet, SD 2.1-sized
 multiview UNet with its dual stream, SD VAE, CLIP text encoders) for GPU measurements of
-memory and time. Nothing here is imported by the serving path.
+memory and time. Test and GPU-script support only: the serving packages never import it.
 """
 
 from __future__ import annotations
