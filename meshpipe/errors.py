@@ -1,4 +1,4 @@
-"""Typed errors and the one table that maps them to gRPC status codes (DESIGN section 3)."""
+"""Typed errors and the one table that maps them to gRPC status codes (docs/design.md §Processes and protocol)."""
 
 from __future__ import annotations
 

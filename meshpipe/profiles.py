@@ -5,7 +5,7 @@ A stage's `memory_profile` setting names a profile ("high", "balanced", "medium"
 "minimal", or its number 1-5), "auto" (pick from the GPU's memory) or "none" (settings as
 given). A profile only fills the knobs the operator did not set explicitly, and only on
 production backends; the estimates are starting points that the runtime replaces with the
-learned peak after the first request (DESIGN section 4).
+learned peak after the first request (docs/design.md §Stage lifecycle).
 
 Estimates are peak *reserved* memory plus the CUDA context (617 MiB measured). They come
 from `scripts/gpu/backends_bench.py`: the real architectures with random weights run

@@ -3,7 +3,7 @@
 * `resolve_device("auto")` is CUDA when torch sees a GPU, else the CPU.
 * `resolve_dtype` picks the serving precision: half precision only on CUDA (CPU kernels
   for fp16/bf16 are slow or missing), so "auto" means bf16/fp16 on CUDA and fp32 on CPU.
-* `park` / `wake` move modules between the GPU and pinned host memory (DESIGN section 9:
+* `park` / `wake` move modules between the GPU and pinned host memory (docs/design.md §Measured physics:
   waking from pinned RAM is ~5x faster than a reload from the page cache).
 * `device_memory` reads torch's allocator counters for `Backend.memory()`.
 """

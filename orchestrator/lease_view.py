@@ -1,5 +1,5 @@
 """What the scheduler knows about GPU leases: each stage's footprint, whether it is resident,
-and whether all the stages' leases fit the budget together (DESIGN sections 5-6).
+and whether all the stages' leases fit the budget together (docs/design.md §Leases, §Scheduling).
 
 `lease_state` is pure (a ledger snapshot in, a `LeaseState` out); `ArbiterLeaseView` reads
 the embedded arbiter's ledger; `RemoteLeaseView` polls a standalone arbiter's `GetLedger`

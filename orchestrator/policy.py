@@ -1,5 +1,5 @@
 """Which stage the GPU serves next: batching by stage across jobs with an age bound
-(DESIGN section 6). Pure: the lease-aware dispatcher and the policy simulator
+(docs/design.md §Scheduling). Pure: the lease-aware dispatcher and the policy simulator
 (benchmarks/policy_sim) call the same function.
 
 Given each stage's queue of ready work, which stages are resident and how much of the

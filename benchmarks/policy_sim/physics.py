@@ -1,4 +1,4 @@
-"""Costs the simulator charges, each with its source (DESIGN section 9 measurements,
+"""Costs the simulator charges, each with its source (docs/design.md §Measured physics measurements,
 published figures, or a labelled assumption)."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class Physics:
 
 
 def production_physics(cold_load_seconds: float) -> Physics:
-    """The production models of DESIGN section 2 on an H200-class GPU."""
+    """The production models of docs/design.md §Pipeline on an H200-class GPU."""
     return Physics(
         stages=(
             StagePhysics("detector", int(5.0 * GIB), int(4.0 * GIB), 1.5),
@@ -70,22 +70,22 @@ ASSUMPTIONS: tuple[tuple[str, str, str], ...] = (
     (
         "CUDA context per stage process",
         "617 MiB, charged from first load until exit",
-        "measured, DESIGN section 9",
+        "measured, docs/design.md §Measured physics",
     ),
     (
         "shape: Hunyuan3D-DiT v2-0",
         "peak reserved 10.07 GiB, weights 4.59 GiB, 6.45 s/object",
-        "measured (random weights, H200, 30 steps, octree 256), DESIGN section 9",
+        "measured (random weights, H200, 30 steps, octree 256), docs/design.md §Measured physics",
     ),
     (
         "park / wake",
         "0.381 s/GiB / 0.049 s/GiB of weights (pinned host RAM)",
-        "measured on v2-0 (1.75 s / 0.22 s for 4.59 GiB), DESIGN section 9",
+        "measured on v2-0 (1.75 s / 0.22 s for 4.59 GiB), docs/design.md §Measured physics",
     ),
     (
         "texture: Hunyuan3D-2 Paint",
         "peak 10.0 GiB",
-        "published: shape+texture 16 GB vs shape 6 GB (Hunyuan3D-2 README), DESIGN section 10",
+        "published: shape+texture 16 GB vs shape 6 GB (Hunyuan3D-2 README), docs/design.md §Prior art",
     ),
     (
         "texture run time",
@@ -96,18 +96,18 @@ ASSUMPTIONS: tuple[tuple[str, str, str], ...] = (
     (
         "detector: Qwen3-VL-2B",
         "weights 4.0 GiB, peak 5.0 GiB",
-        "published 4.3 GB bf16 weights (DESIGN section 10) + 1 GiB activations/KV (assumption)",
+        "published 4.3 GB bf16 weights (docs/design.md §Prior art) + 1 GiB activations/KV (assumption)",
     ),
     ("detector run time", "1.5 s/image", "assumption (~100 JSON tokens from a 2B model)"),
     (
         "matting: BiRefNet 1024x1024 fp16",
         "peak 3.26 GiB, weights 0.42 GiB, 0.3 s/crop",
-        "published 3.5 GB VRAM (DESIGN section 10); weights and time: assumption",
+        "published 3.5 GB VRAM (docs/design.md §Prior art); weights and time: assumption",
     ),
     (
         "cold load",
         "5 / 15 / 40 s per stage (varied)",
-        "published from_pretrained 10-60 s, DESIGN sections 9-10",
+        "published from_pretrained 10-60 s, docs/design.md §Measured physics, §Prior art",
     ),
     (
         "batched model call",
@@ -122,7 +122,7 @@ ASSUMPTIONS: tuple[tuple[str, str, str], ...] = (
     (
         "(a) sequential seed script",
         "one process, jobs one at a time, load -> all crops -> unload per stage",
-        "DESIGN section 1",
+        "docs/design.md §Purpose",
     ),
     (
         "(b) everything resident",

@@ -1,6 +1,6 @@
 """The hook through which a stage asks for GPU memory before putting weights on the device.
 
-The arbiter (DESIGN section 5) implements it over gRPC; without an arbiter every request is
+The arbiter (docs/design.md §Leases) implements it over gRPC; without an arbiter every request is
 granted at once (NoLease).
 """
 

@@ -1,5 +1,5 @@
 """The stage side of GPU leases: a LeaseHook that holds its lease over the arbiter's Hold
-stream (DESIGN section 5).
+stream (docs/design.md §Leases).
 
 * acquire: opens the stream on first use, asks, and waits for Granted or Denied (raised as
   the matching typed error); a cancelled wait withdraws the request.

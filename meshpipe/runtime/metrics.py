@@ -14,7 +14,7 @@ _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80
 
 
 class StageMetrics:
-    """The stage metrics of DESIGN section 7, on one registry, labelled by stage."""
+    """The stage metrics of docs/design.md §Observability, on one registry, labelled by stage."""
 
     def __init__(self, stage: str, registry: CollectorRegistry | None = None) -> None:
         self.stage = stage

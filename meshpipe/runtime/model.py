@@ -1,4 +1,4 @@
-"""ModelRunner: the one lifecycle every stage shares (DESIGN section 4).
+"""ModelRunner: the one lifecycle every stage shares (docs/design.md §Stage lifecycle).
 
 COLD -> LOADING -> RESIDENT -> (idle park_after) PARKED -> (idle unload_after) COLD.
 Lazy load on first request, one load for N concurrent first requests, warm-up after every

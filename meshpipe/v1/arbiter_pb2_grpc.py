@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class ArbiterStub:
-    """GPU lease arbiter (DESIGN section 5): one ledger per GPU device. Stage processes hold
+    """GPU lease arbiter (docs/design.md §Leases): one ledger per GPU device. Stage processes hold
     their lease over one Hold stream each; the arbiter asks idle holders over that stream to
     give memory back when a request does not fit.
     """
@@ -50,7 +50,7 @@ class ArbiterStub:
 
 
 class ArbiterServicer:
-    """GPU lease arbiter (DESIGN section 5): one ledger per GPU device. Stage processes hold
+    """GPU lease arbiter (docs/design.md §Leases): one ledger per GPU device. Stage processes hold
     their lease over one Hold stream each; the arbiter asks idle holders over that stream to
     give memory back when a request does not fit.
     """
@@ -92,7 +92,7 @@ def add_ArbiterServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Arbiter:
-    """GPU lease arbiter (DESIGN section 5): one ledger per GPU device. Stage processes hold
+    """GPU lease arbiter (docs/design.md §Leases): one ledger per GPU device. Stage processes hold
     their lease over one Hold stream each; the arbiter asks idle holders over that stream to
     give memory back when a request does not fit.
     """

@@ -1,4 +1,4 @@
-"""GPU lease arbiter (DESIGN section 5): one ledger of device memory per GPU.
+"""GPU lease arbiter (docs/design.md §Leases): one ledger of device memory per GPU.
 
 * `ledger` / `core`: the pure arbiter (no I/O, injectable clock): budget, leases, queue,
   reclaim, TTLs, learned footprints.

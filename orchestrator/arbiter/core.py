@@ -5,7 +5,7 @@ overdue reclaims, overdue waiters), then serves the queue, and returns the event
 No I/O, no asyncio: the driver (`arbiter.py`) calls `advance(next_deadline())` on a timer,
 and tests drive it with a virtual clock.
 
-Rules (DESIGN section 5):
+Rules (docs/design.md §Leases):
 * ledger = sum over open sessions of (model lease + CUDA context charge); a grant happens
   only when it fits, so granted <= budget whenever the budget does not shrink under it;
 * a context is charged at a holder's first grant and stays charged until the session ends

@@ -8,7 +8,7 @@ from typing import Literal
 
 MIB = 1 << 20
 GIB = 1 << 30
-CUDA_CONTEXT_BYTES = 617 * MIB  # measured per process on an H200 (DESIGN section 9)
+CUDA_CONTEXT_BYTES = 617 * MIB  # measured per process on an H200 (docs/design.md §Measured physics)
 
 DenyCode = Literal["RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "INVALID_ARGUMENT", "CANCELLED"]
 ReleaseReason = Literal["released", "expired", "closed"]

@@ -29,7 +29,7 @@ def stage_label(stage: str) -> str:
 
 
 class ArbiterMetrics:
-    """The arbiter metrics of DESIGN section 7 on one registry (shared by all devices)."""
+    """The arbiter metrics of docs/design.md §Observability on one registry (shared by all devices)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()

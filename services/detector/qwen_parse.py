@@ -1,4 +1,4 @@
-"""Reading boxes out of a Qwen-VL grounding answer (DESIGN section 2).
+"""Reading boxes out of a Qwen-VL grounding answer (docs/design.md §Pipeline).
 
 The model is asked for JSON `[{"bbox_2d": [x1, y1, x2, y2], "label": ...}]` and usually
 answers inside a ```json fence, but real answers also come with prose around them, without

@@ -1,6 +1,6 @@
 """Hunyuan3D-Paint model folders with random weights, in the layout hy3dgen loads.
 
-No model hub is reachable from CI or the build machines (DESIGN 11), so the real loading
+No model hub is reachable from CI or the build machines (docs/design.md §Testing without weights), so the real loading
 code is exercised on folders this module writes:
 
 * ``<root>/<repo>/hunyuan3d-delight-v2-0``: a standard InstructPix2Pix pipeline folder;

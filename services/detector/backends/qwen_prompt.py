@@ -18,7 +18,7 @@ PROMPT = (
 
 
 def grounding_messages(image: Any, categories: Sequence[str]) -> list[dict[str, Any]]:
-    """A one-turn chat: the image, then the DESIGN section 2 prompt for `categories`."""
+    """A one-turn chat: the image, then the prompt of docs/design.md §Pipeline for `categories`."""
     text = PROMPT.format(categories=", ".join(categories))
     return [
         {

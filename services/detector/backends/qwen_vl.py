@@ -1,4 +1,4 @@
-"""Production detector: Qwen3-VL grounding through `transformers` (DESIGN section 2).
+"""Production detector: Qwen3-VL grounding through `transformers` (docs/design.md §Pipeline).
 
 The model is asked for every instance of the prompt's categories as JSON boxes; the
 answer is parsed robustly (`qwen_parse`), mapped to pixels in the frame the model speaks

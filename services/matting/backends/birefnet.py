@@ -1,4 +1,4 @@
-"""Production matting backend: BiRefNet run directly with torch (DESIGN section 2).
+"""Production matting backend: BiRefNet run directly with torch (docs/design.md §Pipeline).
 
 The published BiRefNet repositories (ZhengPeng7/BiRefNet, BiRefNet_HR, BiRefNet-portrait,
 ...) ship their model code next to the weights and load with

@@ -1,4 +1,4 @@
-"""Embedded shape backend: silhouette inflation, no weights (DESIGN section 2).
+"""Embedded shape backend: silhouette inflation, no weights (docs/design.md §Pipeline).
 
 matte -> signed distance -> Poisson height field -> mirror-symmetric volume -> marching
 cubes -> Taubin smoothing -> optional decimation -> GLB. Coordinates follow

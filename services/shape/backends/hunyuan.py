@@ -1,4 +1,4 @@
-"""Production shape backend: Hunyuan3D-2 DiT flow matching (`hy3dgen.shapegen`, DESIGN 2).
+"""Production shape backend: Hunyuan3D-2 DiT flow matching (`hy3dgen.shapegen`, docs/design.md §Pipeline).
 
 Loads a variant (v2-0, v2-mini, their -fast and -turbo forms) through hy3dgen's own
 `from_single_file` from a local folder (never the hub), optionally with FlashVDM decoding
@@ -40,7 +40,7 @@ from services.shape.settings import ShapeSettings
 log = logging.getLogger(__name__)
 
 GIB = 1 << 30
-# Lease estimates without a memory profile (DESIGN 9: peak reserved at octree 256 + context).
+# Lease estimates without a memory profile (docs/design.md §Measured physics: peak reserved at octree 256 + context).
 _DEFAULT_FOOTPRINT_GIB = {"v2-mini": 8.4, "v2-0": 10.7}
 _WARMUP_RESOLUTION = 64
 

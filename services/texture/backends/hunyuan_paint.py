@@ -1,4 +1,4 @@
-"""Production texture backend "hunyuan-paint": Hunyuan3D-2 Paint (`hy3dgen.texgen`, DESIGN 2).
+"""Production texture backend "hunyuan-paint": Hunyuan3D-2 Paint (`hy3dgen.texgen`, docs/design.md §Pipeline).
 
 Thin: parses the request, delegates to `services.texture.paint.engine.PaintEngine` (delight
 + multiview diffusion, bake, inpaint on hy3dgen's own code, with a pure-PyTorch rasteriser

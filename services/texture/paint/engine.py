@@ -1,6 +1,6 @@
 """Hunyuan3D-2 Paint served without compiled extensions: load, residency and one paint call.
 
-The engine owns what hy3dgen hard-codes (DESIGN 11.1): the device and dtype, the render
+The engine owns what hy3dgen hard-codes (docs/design.md §Testing without weights): the device and dtype, the render
 and texture sizes, the cameras, the step counts and the seed, `trust_remote_code`, and the
 rasteriser (the compiled `custom_rasterizer` when present, else `rasterizer`). Everything
 else is hy3dgen's own code (see `painter`, `models`).

@@ -5,7 +5,7 @@ step's activations + the render/bake buffers. Weights come from the loaded modul
 else from the published architectures. The activation and buffer constants are starting
 points (half precision, 512 px per view), to be replaced by `scripts/gpu/texture_bench.py`
 measurements; the runtime replaces the estimate by the learned peak after each request
-(DESIGN 4).
+(docs/design.md §Stage lifecycle).
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ def load_multiview(folder: Path, settings: PaintSettings, device: Any, dtype: An
         str(folder),
         custom_pipeline=os.path.dirname(hunyuanpaint.__file__),
         dtype=dtype,
-        trust_remote_code=True,  # unet/modules.py; hy3dgen omits it (DESIGN 11.1)
+        trust_remote_code=True,  # unet/modules.py; hy3dgen omits it (docs/design.md §Testing without weights)
     )
     pipeline.scheduler = EulerAncestralDiscreteScheduler.from_config(
         pipeline.scheduler.config, timestep_spacing="trailing"

@@ -1,6 +1,6 @@
 """Grounding answers in the shapes Qwen-VL models really produce, for the parser tests.
 
-Qwen3-VL-2B/4B-Instruct answer the DESIGN prompt with a ```json fence, tab-indented
+Qwen3-VL-2B/4B-Instruct answer the detector prompt of docs/design.md §Pipeline with a ```json fence, tab-indented
 entries and relative 0-1000 coordinates; Qwen2.5-VL used absolute pixels of its input.
 The rest are the failure shapes seen in practice: cut at max_new_tokens, prose after the
 fence, a bare object, a trailing comma, a Thinking variant's reasoning in front.

@@ -1,4 +1,4 @@
-"""torchvision's transforms import next to a CPU-only torch (DESIGN section 11.1)."""
+"""torchvision's transforms import next to a CPU-only torch (docs/design.md §Testing without weights)."""
 
 from __future__ import annotations
 

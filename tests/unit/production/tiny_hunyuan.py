@@ -1,4 +1,4 @@
-"""A tiny Hunyuan3D-2 shape checkpoint in hy3dgen's own layout (DESIGN section 11.1).
+"""A tiny Hunyuan3D-2 shape checkpoint in hy3dgen's own layout (docs/design.md §Testing without weights).
 
 `<models_dir>/tencent/Hunyuan3D-2mini/<subfolder>/{config.yaml, model.fp16.safetensors}`:
 a DiT of hidden 32 (axes_dim summing to hidden / heads), a VAE whose embed_dim is the DiT's

@@ -1,4 +1,4 @@
-"""A tiny Qwen3-VL (about 1 MB) saved with save_pretrained, per DESIGN section 11.1.
+"""A tiny Qwen3-VL (about 1 MB) saved with save_pretrained, per docs/design.md §Testing without weights.
 
 Byte-level Qwen2 tokenizer (256 byte symbols, no merges) plus Qwen's special tokens, the
 PIL image processor (patch 16, merge 2, small size bounds), the mandatory video
