@@ -4,6 +4,9 @@ specs and settings, the proto, the orchestrator, the backend tables and the pack
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -89,3 +92,18 @@ def test_unknown_names_list_the_known_ones() -> None:
         catalogue.stage("paint")
     with pytest.raises(ValueError, match="unknown service 'x'; expected one of arbiter"):
         catalogue.entry("x")
+
+
+def test_the_image_build_reads_its_targets_and_extras_from_the_catalogue() -> None:
+    script = ROOT / "deploy" / "docker" / "wheelhouse.py"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, str(script), "--list-images"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
+    listed = dict(line.split() for line in out.splitlines())
+    assert listed == catalogue.image_extras()
+    assert listed["arbiter"] == "orchestrator"  # the arbiter ships in the orchestrator's extra
