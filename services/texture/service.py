@@ -29,12 +29,13 @@ class TextureServicer(stage_pb2_grpc.TextureServicer):
         image = await asyncio.to_thread(
             decode_rgba, request.rgba_png, self.runner.settings.max_image_pixels, what="rgba_png"
         )
-        texture_request = TextureRequest(
+        raw = TextureRequest(
             mesh_glb=request.mesh_glb,
             image=image,
-            texture_size=self.runner.backend.texture_side(request.texture_size),
+            texture_size=request.texture_size,
             seed=request.seed,
         )
+        texture_request = self.runner.backend.resolve(raw)  # before any load
         result, report = await self.runner.run(
             "PaintTexture", self.runner.backend.paint, texture_request
         )

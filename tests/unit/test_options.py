@@ -23,6 +23,7 @@ from services.detector.settings import DetectorSettings
 from services.shape.backends import ShapeRequest
 from services.shape.backends.embedded import EmbeddedShapeBackend
 from services.shape.settings import ShapeSettings
+from services.texture.backends import TextureRequest
 from services.texture.backends.embedded import EmbeddedTextureBackend
 from services.texture.settings import TextureSettings
 
@@ -148,3 +149,14 @@ def test_quality_presets_lie_in_the_table(preset: str) -> None:
 def test_guidance_above_the_production_models_limit_is_refused_at_the_edge() -> None:
     with pytest.raises(InvalidInput, match=r"options.shape.guidance_scale=60.0 is out of range"):
         validate_request(JobRequest(image=b"x", options=JobOptions(guidance_scale=60.0)), LIMITS)
+
+
+def test_a_request_is_resolved_once() -> None:
+    shape = EmbeddedShapeBackend(ShapeSettings(octree_resolution=96))
+    resolved = shape.resolve(ShapeRequest(Image.new("RGBA", (8, 8))))
+    assert resolved.resolved and resolved.octree_resolution == 96
+    assert shape.resolve(resolved) is resolved  # the backend's entry points do not redo it
+    texture = EmbeddedTextureBackend(TextureSettings(texture_size=512))
+    painted = texture.resolve(TextureRequest(b"glb", Image.new("RGBA", (8, 8))))
+    assert painted.resolved and painted.texture_size == 512
+    assert texture.resolve(painted) is painted

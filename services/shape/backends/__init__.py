@@ -22,13 +22,15 @@ from services.shape.settings import ShapeSettings
 
 @dataclass(frozen=True)
 class ShapeRequest:
-    """One object to lift into a mesh; zero knobs mean the stage's default."""
+    """One object to lift into a mesh; zero knobs mean the stage's default until the
+    backend's `resolve` has filled them (`resolved`)."""
 
     image: Image.Image
     seed: int = 0
     steps: int = 0
     octree_resolution: int = 0
     guidance_scale: float = 0.0
+    resolved: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,10 +69,16 @@ class ShapeBackend(Backend):
         return results
 
     def resolve(self, request: ShapeRequest) -> ShapeRequest:
-        """`request` with every knob this backend uses resolved: 0 replaced by the default,
-        others checked (InvalidInput) against the knob table of meshpipe.options as this
-        stage's settings configure it. Needs no model: the servicer calls it before a load;
-        on a resolved request it changes nothing."""
+        """`request` with every knob this backend uses resolved, once: 0 replaced by the
+        default, others checked (InvalidInput) against the knob table of meshpipe.options as
+        this stage's settings configure it. Needs no model, so the servicer calls it before
+        any load; a request already resolved is returned as it is."""
+        if request.resolved:
+            return request
+        return replace(self._resolve_knobs(request), resolved=True)
+
+    def _resolve_knobs(self, request: ShapeRequest) -> ShapeRequest:
+        """The knobs every backend uses (the grid resolution); backends add theirs."""
         return replace(request, octree_resolution=self.resolution(request.octree_resolution))
 
     def resolution(self, requested: int) -> int:

@@ -47,7 +47,7 @@ class EmbeddedShapeBackend(ShapeBackend):
         self.generate(ShapeRequest(image, octree_resolution=self.settings.min_octree_resolution))
 
     def generate(self, request: ShapeRequest) -> ShapeResult:
-        resolution = self.resolution(request.octree_resolution)
+        resolution = self.resolve(request).octree_resolution
         clock = StepTimer()
         silhouette = silhouette_from_rgba(
             request.image,

@@ -204,12 +204,12 @@ class HunyuanShapeBackend(ShapeBackend):
                     results[i] = exc
         return [results[i] for i in range(len(requests))]
 
-    def resolve(self, request: ShapeRequest) -> ShapeRequest:
-        """The base's resolution plus steps (0 = the settings', else the variant's) and
-        guidance (0 = the settings'), against the knob table of meshpipe.options."""
+    def _resolve_knobs(self, request: ShapeRequest) -> ShapeRequest:
+        """The base's knobs plus steps (0 = the settings', else the variant's) and guidance
+        (0 = the settings'), against the knob table of meshpipe.options."""
         steps_default = self.settings.steps or self.variant.default_steps
         return replace(
-            super().resolve(request),
+            super()._resolve_knobs(request),
             steps=int(STEPS.resolve(request.steps, steps_default)),
             guidance_scale=float(
                 GUIDANCE_SCALE.resolve(request.guidance_scale, self.settings.guidance_scale)

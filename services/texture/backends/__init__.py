@@ -8,7 +8,7 @@ other deployments.
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from PIL import Image
 
@@ -20,12 +20,14 @@ from services.texture.settings import TextureSettings
 
 @dataclass(frozen=True)
 class TextureRequest:
-    """A mesh to paint and the RGBA object image it was made from; 0 = stage default."""
+    """A mesh to paint and the RGBA object image it was made from; 0 = the stage's default
+    until the backend's `resolve` has filled it (`resolved`)."""
 
     mesh_glb: bytes
     image: Image.Image
     texture_size: int = 0
     seed: int = 0
+    resolved: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,15 @@ class TextureBackend(Backend):
     @abstractmethod
     def paint(self, request: TextureRequest) -> TextureResult:
         """Textured GLB for `request.mesh_glb`, coloured from `request.image`."""
+
+    def resolve(self, request: TextureRequest) -> TextureRequest:
+        """`request` with its texture size resolved, once (0 = the default, others checked
+        against meshpipe.options' table within this stage's limits). Needs no model, so the
+        servicer calls it before any load; a request already resolved is returned as it is."""
+        if request.resolved:
+            return request
+        side = self.texture_side(request.texture_size)
+        return replace(request, texture_size=side, resolved=True)
 
     def texture_side(self, requested: int) -> int:
         """The texture side to use: the default for 0, else a validated request."""

@@ -48,7 +48,7 @@ class EmbeddedTextureBackend(TextureBackend):
         self.paint(TextureRequest(glb, image, self.settings.min_texture_size))
 
     def paint(self, request: TextureRequest) -> TextureResult:
-        size = self.texture_side(request.texture_size)
+        size = self.resolve(request).texture_size
         clock = StepTimer()
         mask = object_mask(request.image)
         mesh, extras = read_mesh(request.mesh_glb, self.settings.max_faces)

@@ -74,7 +74,7 @@ class HunyuanPaintBackend(TextureBackend):
         return self._texture_side(requested, self.engine.settings.texture_size)
 
     def paint(self, request: TextureRequest) -> TextureResult:
-        size = self.texture_side(request.texture_size)
+        size = self.resolve(request).texture_size
         mesh, extras = read_mesh(request.mesh_glb, self.settings.max_faces)
         out = self.engine.paint(mesh, extras, request.image, size, request.seed)
         return TextureResult(out.glb, size, out.vertex_count, out.face_count, out.step_seconds)
