@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PROTO_PACKAGE = "meshpipe.v1"
+STAGE_START_ORDER = 10  # the stages start together, in one group
 
 
 @dataclass(frozen=True)
@@ -89,15 +90,17 @@ class StageEntry:
 @dataclass(frozen=True)
 class ProcessEntry:
     """A process that is not a model stage: its default ports, settings class ("module:Class",
-    imported only when asked), the package extra its image installs, and where it starts
-    relative to the stages (`before_stages`: the stages need it, e.g. the arbiter)."""
+    imported only when asked), the package extra its image installs, and when it starts:
+    processes start in groups of equal `start_order`, lowest first, the stages at
+    STAGE_START_ORDER (the arbiter, which the stages need, before them; the orchestrator,
+    which calls them, after; a client-facing process after the orchestrator)."""
 
     name: str
     grpc_port: int
     metrics_port: int
     settings: str
     extra: str
-    before_stages: bool
+    start_order: int
 
     @property
     def is_stage(self) -> bool:
@@ -164,7 +167,7 @@ PROCESS_ENTRIES: tuple[ProcessEntry, ...] = (
         metrics_port=9110,
         settings="orchestrator.arbiter.settings:ArbiterSettings",
         extra="orchestrator",
-        before_stages=True,
+        start_order=0,
     ),
     ProcessEntry(
         name="orchestrator",
@@ -172,7 +175,7 @@ PROCESS_ENTRIES: tuple[ProcessEntry, ...] = (
         metrics_port=9100,
         settings="orchestrator.settings:OrchestratorSettings",
         extra="orchestrator",
-        before_stages=False,
+        start_order=20,
     ),
 )
 
@@ -196,10 +199,12 @@ def services() -> tuple[str, ...]:
 
 
 def start_groups() -> tuple[tuple[Entry, ...], ...]:
-    """Entries grouped in start-up order (a group may start in parallel)."""
-    first = tuple(p for p in PROCESS_ENTRIES if p.before_stages)
-    last = tuple(p for p in PROCESS_ENTRIES if not p.before_stages)
-    return tuple(g for g in (first, STAGE_ENTRIES, last) if g)
+    """Entries grouped in start-up order (a group starts in parallel once the previous one
+    is healthy)."""
+    groups: dict[int, list[Entry]] = {STAGE_START_ORDER: list(STAGE_ENTRIES)}
+    for process in PROCESS_ENTRIES:
+        groups.setdefault(process.start_order, []).append(process)
+    return tuple(tuple(groups[order]) for order in sorted(groups))
 
 
 def entry(name: str) -> Entry:

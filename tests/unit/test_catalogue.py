@@ -85,6 +85,8 @@ def test_every_image_installs_an_extra_the_package_declares() -> None:
 
 def test_start_order_puts_the_arbiter_first_and_the_orchestrator_last() -> None:
     assert ("arbiter", *STAGES, "orchestrator") == SERVICES
+    groups = [[e.name for e in group] for group in catalogue.start_groups()]
+    assert groups == [["arbiter"], list(STAGES), ["orchestrator"]]
 
 
 def test_unknown_names_list_the_known_ones() -> None:
