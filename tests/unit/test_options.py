@@ -116,12 +116,14 @@ def test_every_value_the_api_accepts_the_stage_accepts(
         assert math.isclose(resolve(knob.name, typed), typed), (knob.name, consumer, value)
 
 
-@pytest.mark.parametrize(("knob", "consumer", "resolve"), CASES)
+# The orchestrator's own crop_padding setting may be 0 (no padding); the API's may not.
+STAGE_CASES = [c for c in CASES if c.values[0].stage != "orchestrator"]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("knob", "consumer", "resolve"), STAGE_CASES)
 def test_values_outside_the_table_are_refused_by_both_sides(
     knob: Knob[int] | Knob[float], consumer: str, resolve: Resolver
 ) -> None:
-    if knob.stage == "orchestrator":
-        pytest.skip("the orchestrator's own setting may be 0 (no padding); the API's may not")
     for value in just_outside(knob):
         typed = int(value) if knob.integer else value
         with pytest.raises(InvalidInput, match=knob.name):
