@@ -19,6 +19,7 @@ class StagePhysics:
     weights_bytes: int  # what a park / wake moves between pinned host RAM and the device
     run_seconds: float  # one item (image or object), warm
     max_batch: int = 8
+    grouped: bool = False  # a batch is one model call (shape's GenerateShapeBatch)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def production_physics(cold_load_seconds: float) -> Physics:
         stages=(
             StagePhysics("detector", int(5.0 * GIB), int(4.0 * GIB), 1.5),
             StagePhysics("matting", int(3.26 * GIB), int(0.42 * GIB), 0.3),
-            StagePhysics("shape", int(10.07 * GIB), int(4.59 * GIB), 6.45),
+            StagePhysics("shape", int(10.07 * GIB), int(4.59 * GIB), 6.45, grouped=True),
             StagePhysics("texture", int(10.0 * GIB), int(5.0 * GIB), 21.0),
         ),
         cold_load_seconds=cold_load_seconds,
