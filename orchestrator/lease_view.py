@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -55,6 +55,11 @@ class LeaseState:
 
     def resident(self, stage: str) -> bool:
         return self.stages.get(stage, StageLease()).resident
+
+    def restricted(self, names: Sequence[str]) -> LeaseState:
+        """The same ledger seen by the stages `names` only (those placed on its device)."""
+        stages = {k: v for k, v in self.stages.items() if k in names}
+        return LeaseState(self.budget_bytes, self.free_bytes, self.context_bytes, stages)
 
     def all_fit(self) -> bool:
         """True when every leased stage fits on the device at once (stages may overlap)."""

@@ -73,8 +73,9 @@ class Orchestrator:
             view,
             BatchPolicy(age_bound_seconds=settings.batch_age_bound_seconds),
             settings.batch_max_items,
+            senders=stages.senders(),
         )
-        pipeline = JobPipeline(stages, dispatcher, settings.limits.max_image_pixels)
+        pipeline = JobPipeline(dispatcher, settings.limits.max_image_pixels)
         jobs = JobManager(settings, store, ArtifactStore(root), pipeline, metrics)
         return cls(settings, metrics, store, stages, dispatcher, jobs, arbiter, remote)
 
