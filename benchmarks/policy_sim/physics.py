@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestrator.arbiter.ledger import CUDA_CONTEXT_BYTES, GIB
+from orchestrator.arbiter.ledger import CUDA_CONTEXT_BYTES, GIB, lease_need
 
 STAGE_ORDER = ("detector", "matting", "shape", "texture")
 
@@ -42,7 +42,7 @@ class Physics:
         return self.stage(name).weights_bytes / GIB * self.wake_seconds_per_gib
 
     def lease_bytes(self, name: str) -> int:
-        return self.stage(name).peak_bytes + self.context_bytes
+        return lease_need(self.stage(name).peak_bytes, self.context_bytes, False)
 
 
 def production_physics(cold_load_seconds: float) -> Physics:
