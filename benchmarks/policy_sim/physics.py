@@ -113,6 +113,12 @@ ASSUMPTIONS: tuple[tuple[str, str, str], ...] = (
         "assumption (conservative: batching only amortises swaps)",
     ),
     (
+        "when an item of a batch is done",
+        "shape: when the batch's one GenerateShapeBatch call ends; other stages: when its own "
+        "call ends (a batch's calls run one after another)",
+        "orchestrator/dispatch.py (only shape's sender takes a batch as one call)",
+    ),
+    (
         "first request after a load",
         "not modelled (warm-up cost ignored for every policy)",
         "assumption (favours (a), which reloads most)",
@@ -129,7 +135,7 @@ ASSUMPTIONS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "(c) meshpipe",
-        "LeaseCore (min residency 10 s, LRU reclaim, park to pinned RAM, unload after 600 s parked, stage processes exit when asked) + choose_next_batch (age bound 120 s)",
+        "LeaseCore (min residency 10 s, LRU reclaim, park to pinned RAM, unload after 600 s parked, stage processes exit when asked) + choose_next_batch (age bound 120 s, job order: due time = arrival + 30 s x objects, aging 120 s)",
         "orchestrator/arbiter/core.py, orchestrator/policy.py",
     ),
 )

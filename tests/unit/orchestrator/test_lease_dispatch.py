@@ -292,3 +292,28 @@ async def test_aging_lets_a_later_job_s_old_request_through() -> None:
         BatchPolicy(aging_seconds=0.1), max_batch=1, recheck_seconds=0.02,
     )  # fmt: skip
     assert await job_order(d, pause=0.2) == ["late", "early"]
+
+
+async def test_stages_on_another_device_are_scheduled_by_that_device_s_ledger() -> None:
+    """Texture on device 1 (it fits there alone) runs while shape holds device 0, where
+    matting must wait for its turn; on one device texture would wait too (test above)."""
+    views = {0: FakeView(budget=4 * GIB), 1: FakeView(budget=4 * GIB)}
+    d = LeaseAwareDispatcher(
+        {s: 1 for s in Stage}, 10, OrchestratorMetrics(), views, BatchPolicy(),
+        recheck_seconds=0.02, placement={Stage.TEXTURE: 1},
+    )  # fmt: skip
+    gate = asyncio.Event()
+
+    async def held() -> None:
+        await gate.wait()
+
+    shape = asyncio.create_task(d.run(Stage.SHAPE, "a", held))
+    await asyncio.sleep(0.05)
+    matting = asyncio.create_task(d.run(Stage.MATTING, "b", held))
+    texture = asyncio.create_task(d.run(Stage.TEXTURE, "c", held))
+    await asyncio.sleep(0.1)
+    assert d.in_flight(Stage.SHAPE) == 1 and d.in_flight(Stage.TEXTURE) == 1
+    assert d.in_flight(Stage.MATTING) == 0 and d.depth(Stage.MATTING) == 1
+    gate.set()
+    await asyncio.gather(shape, matting, texture)
+    await d.close()
