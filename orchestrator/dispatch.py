@@ -142,16 +142,16 @@ def _settle_many(works: list[_Work], results: Sequence[Any]) -> None:
         _settle(w.future, outcome)
 
 
-async def send_one(sender: Sender, work: _Work) -> None:
+async def _run_one(sender: Sender, work: _Work) -> None:
     """Send one request; its future gets the result."""
     await _send([work], lambda: sender.send_one(work.request), many=False)
 
 
-async def send_many(sender: Sender, works: list[_Work]) -> None:
-    """Send a batch as one call (`sender.send_many`); each future gets its own outcome."""
-    assert sender.send_many is not None
-    many = sender.send_many
-    await _send(works, lambda: many([w.request for w in works]), many=True)
+async def _run_batch(
+    send_many: Callable[[list[Any]], Awaitable[Sequence[Any]]], works: list[_Work]
+) -> None:
+    """Send a batch as one call; each future gets its own outcome."""
+    await _send(works, lambda: send_many([w.request for w in works]), many=True)
 
 
 class StageQueue:
@@ -204,7 +204,7 @@ class StageQueue:
             self.in_flight += 1
             self._publish()
             try:
-                await send_one(self._sender, work)
+                await _run_one(self._sender, work)
             finally:
                 self.in_flight -= 1
                 self._publish()
@@ -389,7 +389,7 @@ class LeaseAwareDispatcher:
         while source and self.in_flight(stage) < self._concurrency[stage]:
             work = source.pop(0)
             sender = self._senders.get(stage, CALLS)
-            self._start(stage, [work], send_one(sender, work))
+            self._start(stage, [work], _run_one(sender, work))
         self._publish(stage)
 
     def _run_batches(self, device: int, state: LeaseState, stages: list[Stage]) -> None:
@@ -409,7 +409,7 @@ class LeaseAwareDispatcher:
         live = [w for w in batch.todo if not w.future.done()]
         if sender.send_many is not None and len(live) > 1:
             batch.todo.clear()
-            self._start(batch.stage, live, send_many(sender, live))
+            self._start(batch.stage, live, _run_batch(sender.send_many, live))
             self._publish(batch.stage)
         else:
             self._fill(batch.stage, batch.todo)
