@@ -1,11 +1,12 @@
 """Stage dispatch: the single place that decides when a stage request is sent.
 
 The pipeline queues `(stage, request)` items: `await dispatcher.run(stage, job, request)`.
-Each stage has a `Sender` that knows how to send its requests: `send_one` for one request,
-and, for a stage that takes a list (shape: `GenerateShapeBatch`), `send_many` for a batch,
-one result or typed error per request back (as MLServer's adaptive batcher hands a
-model the batch it assembled). The dispatcher decides *when* and *together with what*;
-the sender decides *how*; batch membership is plain data, not hidden context.
+Each stage has a `Sender` (`orchestrator/sending.py`) that knows how to send its requests:
+`send_one` for one request, and, for a stage that takes a list (shape:
+`GenerateShapeBatch`), `send_many` for a batch, one result or typed error per request back
+(as MLServer's adaptive batcher hands a model the batch it assembled). The dispatcher
+decides *when* and *together with what*; the sender decides *how*; batch membership is
+plain data, not hidden context.
 
 `FifoDispatcher` keeps a bounded FIFO queue and a fixed number of workers per stage.
 `LeaseAwareDispatcher` (the orchestrator's default) serves earlier jobs first while the
@@ -20,51 +21,27 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from meshpipe.errors import MeshpipeError, ResourceExhausted
+from meshpipe.errors import ResourceExhausted
 from meshpipe.runtime.tasks import cancel_and_wait
 from orchestrator.domain import Stage
 from orchestrator.lease_view import LeaseState, LeaseView
 from orchestrator.metrics import OrchestratorMetrics
-from orchestrator.policy import BatchPolicy, StageView, WorkItem, choose_next_batch, rank_key
+from orchestrator.policy import BatchPolicy, StageView, choose_next_batch, rank_key
+from orchestrator.sending import (
+    CALLS,
+    JobKey,
+    Sender,
+    Work,
+    job_key,
+    send_batch,
+    send_one_item,
+)
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Sender:
-    """How one stage's requests go out. `send_many` (optional) sends a batch as one call
-    and returns, in order, each request's result or the exception it failed with."""
-
-    send_one: Callable[[Any], Awaitable[Any]]
-    send_many: Callable[[list[Any]], Awaitable[Sequence[Any]]] | None = None
-
-
-async def _call(request: Any) -> Any:
-    return await request()
-
-
-# The sender of stages nobody registered one for: the request is a zero-argument coroutine
-# function, called as it is (tests, and callers with a closure to run under the policy).
-CALLS = Sender(_call)
-
-
-@dataclass(frozen=True)
-class JobKey:
-    """The job a request belongs to, as the scheduler ranks it: `since` (when the job was
-    created, any clock shared by the jobs) and its number of objects (1 while unknown)."""
-
-    job_id: str
-    since: float = 0.0
-    objects: int = 1
-
-
-def job_key(job: str | JobKey) -> JobKey:
-    """A bare job id ranks as a job created now."""
-    return job if isinstance(job, JobKey) else JobKey(job, time.time())
 
 
 class Dispatcher(Protocol):
@@ -78,80 +55,6 @@ class Dispatcher(Protocol):
     async def close(self) -> None:
         """Stop the workers; queued requests are cancelled."""
         ...
-
-
-@dataclass(eq=False)
-class _Work:
-    job: JobKey
-    request: Any
-    future: asyncio.Future[Any]
-    seq: int = 0  # dispatch sequence number, unique among queued items
-    queued_at: float = field(default_factory=time.monotonic)
-
-    def item(self) -> WorkItem:
-        j = self.job
-        return WorkItem(j.job_id, self.seq, self.queued_at, j.since, j.objects)
-
-
-def _settle(future: asyncio.Future[Any], outcome: Any) -> None:
-    if future.done():
-        return
-    if isinstance(outcome, BaseException):
-        future.set_exception(outcome)
-    else:
-        future.set_result(outcome)
-
-
-async def _send(works: list[_Work], send: Callable[[], Awaitable[Any]], many: bool) -> None:
-    """Run one send for `works` and settle their futures. Cancelling a member's future
-    cancels the send once no member waits on it any more."""
-    task = asyncio.ensure_future(send())
-
-    def forget(_f: asyncio.Future[Any]) -> None:
-        if all(w.future.cancelled() for w in works) and not task.done():
-            task.cancel()
-
-    for w in works:
-        w.future.add_done_callback(forget)
-    try:
-        await asyncio.wait({task})
-    except asyncio.CancelledError:  # the dispatcher is closing
-        task.cancel()
-        for w in works:
-            w.future.cancel()
-        raise
-    if task.cancelled():
-        for w in works:
-            w.future.cancel()
-    elif (exc := task.exception()) is not None:  # the whole call failed: every member fails
-        for w in works:
-            _settle(w.future, exc)
-    elif not many:
-        _settle(works[0].future, task.result())
-    else:
-        _settle_many(works, task.result())
-
-
-def _settle_many(works: list[_Work], results: Sequence[Any]) -> None:
-    if len(results) != len(works):
-        error = MeshpipeError(f"a batch of {len(works)} requests got {len(results)} answers")
-        for w in works:
-            _settle(w.future, error)
-        return
-    for w, outcome in zip(works, results, strict=True):
-        _settle(w.future, outcome)
-
-
-async def _run_one(sender: Sender, work: _Work) -> None:
-    """Send one request; its future gets the result."""
-    await _send([work], lambda: sender.send_one(work.request), many=False)
-
-
-async def _run_batch(
-    send_many: Callable[[list[Any]], Awaitable[Sequence[Any]]], works: list[_Work]
-) -> None:
-    """Send a batch as one call; each future gets its own outcome."""
-    await _send(works, lambda: send_many([w.request for w in works]), many=True)
 
 
 class StageQueue:
@@ -169,7 +72,7 @@ class StageQueue:
         self.max_queue = max_queue
         self._metrics = metrics
         self._sender = sender
-        self._queue: asyncio.Queue[_Work] = asyncio.Queue()
+        self._queue: asyncio.Queue[Work] = asyncio.Queue()
         self._workers = [
             asyncio.create_task(self._work(), name=f"{stage.value}-dispatch-{i}")
             for i in range(concurrency)
@@ -187,7 +90,7 @@ class StageQueue:
             raise ResourceExhausted(
                 f"{self.stage.value} queue is full ({self.max_queue} calls waiting)"
             )
-        work = _Work(job_key(job), request, asyncio.get_running_loop().create_future())
+        work = Work(job_key(job), request, asyncio.get_running_loop().create_future())
         self._queue.put_nowait(work)
         self._publish()
         return await work.future
@@ -204,7 +107,7 @@ class StageQueue:
             self.in_flight += 1
             self._publish()
             try:
-                await _run_one(self._sender, work)
+                await send_one_item(self._sender, work)
             finally:
                 self.in_flight -= 1
                 self._publish()
@@ -251,7 +154,7 @@ class _ActiveBatch:
     """The batch of one leased stage being run while a device's leases do not all fit."""
 
     stage: Stage
-    todo: list[_Work]
+    todo: list[Work]
     reason: str
 
 
@@ -291,7 +194,7 @@ class LeaseAwareDispatcher:
         self._max_batch = max_batch
         self._recheck = recheck_seconds
         self._senders = dict(senders or {})
-        self._pending: dict[Stage, list[_Work]] = {s: [] for s in Stage}
+        self._pending: dict[Stage, list[Work]] = {s: [] for s in Stage}
         self._running: dict[Stage, dict[asyncio.Task[None], int]] = {s: {} for s in Stage}
         self._batches: dict[int, _ActiveBatch] = {}
         self._seq = 0
@@ -318,7 +221,7 @@ class LeaseAwareDispatcher:
             )
         self._seq += 1
         loop = asyncio.get_running_loop()
-        work = _Work(job_key(job), request, loop.create_future(), self._seq)
+        work = Work(job_key(job), request, loop.create_future(), self._seq)
         self._pending[stage].append(work)
         self._publish(stage)
         self._wake.set()
@@ -373,26 +276,26 @@ class LeaseAwareDispatcher:
                 self._fill(stage, self._pending[stage])
         batch = self._batches.get(device)
         if batched:
-            self._run_batches(device, state, stages)
+            self.send_batches(device, state, stages)
         elif batch is not None:  # leases fit again: its requests go back to their queue
             self._pending[batch.stage] += batch.todo
             del self._batches[device]
         return batched
 
-    def _ranked(self, works: list[_Work]) -> list[_Work]:
+    def _ranked(self, works: list[Work]) -> list[Work]:
         now = time.monotonic()
         return sorted(works, key=lambda w: rank_key(w.item(), now, self._policy))
 
-    def _fill(self, stage: Stage, source: list[_Work]) -> None:
+    def _fill(self, stage: Stage, source: list[Work]) -> None:
         """Start requests from `source`, best-ranked first, while the stage has free slots."""
         source[:] = self._ranked([w for w in source if not w.future.done()])
         while source and self.in_flight(stage) < self._concurrency[stage]:
             work = source.pop(0)
             sender = self._senders.get(stage, CALLS)
-            self._start(stage, [work], _run_one(sender, work))
+            self._start(stage, [work], send_one_item(sender, work))
         self._publish(stage)
 
-    def _run_batches(self, device: int, state: LeaseState, stages: list[Stage]) -> None:
+    def send_batches(self, device: int, state: LeaseState, stages: list[Stage]) -> None:
         leased = [s for s in stages if state.needs_lease(s.value)]
         batch = self._batches.get(device)
         if batch is not None:
@@ -409,7 +312,7 @@ class LeaseAwareDispatcher:
         live = [w for w in batch.todo if not w.future.done()]
         if sender.send_many is not None and len(live) > 1:
             batch.todo.clear()
-            self._start(batch.stage, live, _run_batch(sender.send_many, live))
+            self._start(batch.stage, live, send_batch(sender.send_many, live))
             self._publish(batch.stage)
         else:
             self._fill(batch.stage, batch.todo)
@@ -440,7 +343,7 @@ class LeaseAwareDispatcher:
         log.debug("batch of %d %s request(s) (%s)", len(todo), stage.value, choice.reason)
         return batch
 
-    def _start(self, stage: Stage, works: list[_Work], send: Awaitable[None]) -> None:
+    def _start(self, stage: Stage, works: list[Work], send: Awaitable[None]) -> None:
         now = time.monotonic()
         for work in works:
             self._metrics.stage_queue_wait.labels(stage.value).observe(now - work.queued_at)

@@ -18,7 +18,7 @@ from meshpipe.errors import MeshpipeError, to_status
 from meshpipe.images import decode_image
 from meshpipe.v1 import stage_pb2
 from orchestrator.crops import crop_box, crop_png
-from orchestrator.dispatch import Dispatcher, JobKey
+from orchestrator.dispatch import Dispatcher
 from orchestrator.domain import (
     Box,
     DetectedObject,
@@ -31,6 +31,7 @@ from orchestrator.events import DetectionsFound, ObjectProgress
 from orchestrator.glb import mesh_counts
 from orchestrator.ids import slug
 from orchestrator.job import ActiveJob
+from orchestrator.sending import JobKey
 from orchestrator.stages import (
     DetectOutput,
     Found,

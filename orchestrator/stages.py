@@ -16,9 +16,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from meshpipe.errors import MeshpipeError, Unavailable, from_code, from_rpc_error
 from meshpipe.runtime.process import grpc_options
 from meshpipe.v1 import common_pb2, stage_pb2, stage_pb2_grpc
-from orchestrator.dispatch import Sender
 from orchestrator.domain import BackendRef, Box, Stage, StageReport
 from orchestrator.metrics import OrchestratorMetrics
+from orchestrator.sending import Sender
 from orchestrator.settings import OrchestratorSettings
 
 log = logging.getLogger(__name__)

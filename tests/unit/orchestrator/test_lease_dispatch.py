@@ -13,11 +13,12 @@ import pytest
 
 from meshpipe.errors import ResourceExhausted
 from orchestrator.arbiter.ledger import HolderView, LedgerSnapshot
-from orchestrator.dispatch import JobKey, LeaseAwareDispatcher
+from orchestrator.dispatch import LeaseAwareDispatcher
 from orchestrator.domain import Stage
 from orchestrator.lease_view import LeaseState, StageLease, lease_state
 from orchestrator.metrics import OrchestratorMetrics
 from orchestrator.policy import BatchPolicy
+from orchestrator.sending import JobKey
 
 GIB = 1 << 30
 CTX = GIB // 2
