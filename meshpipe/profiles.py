@@ -7,8 +7,10 @@ given). A profile only fills the knobs the operator did not set explicitly, and 
 production backends; the estimates are starting points that the runtime replaces with the
 learned peak after the first request (docs/design.md §Stage lifecycle).
 
-Estimates are peak *reserved* memory plus the CUDA context (617 MiB measured). They come
-from `scripts/gpu/backends_bench.py`: the real architectures with random weights run
+Estimates are the model's lease size: peak *reserved* memory while serving, i.e. the
+model's weights plus its activation peak, WITHOUT the process's CUDA context (617 MiB
+measured), which the arbiter adds once per process (docs/arbiter.md, "Accounting"). They
+come from `scripts/gpu/backends_bench.py`: the real architectures with random weights run
 through the stage services on an H200 (`benchmarks/results/gpu/`, docs/backends.md).
 Where a configuration was not measured, the comment next to it says what bounds it.
 """
@@ -25,7 +27,6 @@ from pydantic import BaseModel
 log = logging.getLogger(__name__)
 
 GIB = 1 << 30
-CUDA_CONTEXT_GIB = 0.6
 S = TypeVar("S", bound=BaseModel)
 
 
@@ -34,11 +35,13 @@ class StageProfile:
     """What a profile sets for one stage."""
 
     knobs: Mapping[str, Any] = field(default_factory=dict)
-    footprints_gib: Mapping[str, float] = field(default_factory=dict)  # model key -> GiB
+    # model key -> GiB of model bytes + activation peak (peak reserved), no CUDA context
+    footprints_gib: Mapping[str, float] = field(default_factory=dict)
 
     def footprint_bytes(self, model_key: str) -> int:
-        """Lease estimate for a model of this stage (context included), bytes; 0 when the
-        profile does not size that model (the backend's own estimate applies)."""
+        """Lease estimate for a model of this stage (model + activation peak, the context
+        excluded), bytes; 0 when the profile does not size that model (the backend's own
+        estimate applies)."""
         gib = self.footprints_gib.get(model_key, self.footprints_gib.get("default", 0.0))
         return int(gib * GIB)
 
@@ -58,10 +61,10 @@ class MemoryProfile:
 
 
 def _gib(**by_model: float) -> dict[str, float]:
-    return {k.replace("_", "-"): v + CUDA_CONTEXT_GIB for k, v in by_model.items()}
+    return {k.replace("_", "-"): v for k, v in by_model.items()}
 
 
-# Measured (H200, random weights; peak reserved before the context is added): detector 2b
+# Measured (H200, random weights; peak reserved = weights + activations, no context): detector 2b
 # 4.29-4.37 GiB at every profile (weights dominate); BiRefNet 2.32 / 1.48 / 0.94 GiB at
 # 1024 / 768 / 512 px; v2-mini 9.07 high, 5.27 balanced, 2.40 medium and low, 2.52 minimal
 # (medium/low are set to minimal's figure, so that a lower profile never asks for more);

@@ -1,179 +1,78 @@
-"""Stage dispatch: the single place that decides when a stage call runs.
+"""Stage dispatch: the single place that decides when a stage request is sent.
 
-The pipeline hands every stage call to a `Dispatcher`. `FifoDispatcher` keeps a bounded FIFO
-queue and a fixed number of workers per stage. `LeaseAwareDispatcher` (the orchestrator's
-default) does the same while the stages' GPU leases all fit the budget together, and
-otherwise runs leased stages one batch at a time, batched by stage across jobs by
-`orchestrator.policy.choose_next_batch` (docs/scheduling.md).
+The pipeline queues `(stage, request)` items: `await dispatcher.run(stage, job, request)`.
+Each stage has a `Sender` (`orchestrator/sending.py`) that knows how to send its requests:
+`send_one` for one request, and, for a stage that takes a list (shape:
+`GenerateShapeBatch`), `send_many` for a batch, one result or typed error per request back
+(as MLServer's adaptive batcher hands a model the batch it assembled). The dispatcher
+decides *when* and *together with what*; the sender decides *how*; batch membership is
+plain data, not hidden context.
+
+`FifoDispatcher` keeps a bounded FIFO queue and a fixed number of workers per stage.
+`LeaseAwareDispatcher` (the orchestrator's default) serves earlier jobs first while the
+stages' GPU leases all fit the budget together, and otherwise runs leased stages one batch
+at a time, batched by stage across jobs by `orchestrator.policy.choose_next_batch`
+(docs/scheduling.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from meshpipe.errors import ResourceExhausted
 from meshpipe.runtime.tasks import cancel_and_wait
 from orchestrator.domain import Stage
 from orchestrator.lease_view import LeaseState, LeaseView
 from orchestrator.metrics import OrchestratorMetrics
-from orchestrator.policy import BatchPolicy, StageView, WorkItem, choose_next_batch
-
-log = logging.getLogger(__name__)
-T = TypeVar("T")
-Call = Callable[[], Coroutine[Any, Any, Any]]
-# A group's one RPC: payloads in, one result or typed error per payload out, in order.
-GroupSend = Callable[[list[Any]], Awaitable[Sequence[Any]]]
-
-
-class CallGroup:
-    """The calls of one batch, started together so that a stage client can send them as one
-    RPC (StageClients.shape -> Shape.GenerateShapeBatch).
-
-    Each member call that reaches the client `join`s with its request; once every member has
-    joined or finished without joining, one `send` carries the joined requests and each
-    member gets its own result or error. A member cancelled before the send is left out; the
-    send is cancelled when every member waiting on it is."""
-
-    def __init__(self, members: int) -> None:
-        self._open = members
-        self._joined: list[tuple[Any, asyncio.Future[Any]]] = []
-        self._send: GroupSend | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def join(self, payload: Any, send: GroupSend) -> Any:
-        """This member's result of the group's one `send` (its error raised)."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._joined.append((payload, future))
-        self._send = send
-        self.leave()
-        return await future  # cancelling the member cancels only its own future
-
-    def leave(self) -> None:
-        """One member joined or finished; send once none can join any more."""
-        self._open -= 1
-        if self._open == 0 and self._task is None and self._send is not None:
-            self._task = asyncio.create_task(self._flush(self._send), name="group-call")
-
-    async def _flush(self, send: GroupSend) -> None:
-        joined = [(p, f) for p, f in self._joined if not f.done()]
-        if not joined:
-            return
-        waiting = {f for _, f in joined}
-
-        def forget(f: asyncio.Future[Any]) -> None:
-            waiting.discard(f)
-            cancelled = all(f.cancelled() for _, f in joined)
-            if not waiting and cancelled and self._task is not None and not self._task.done():
-                self._task.cancel()
-
-        for f in waiting.copy():
-            f.add_done_callback(forget)
-        try:
-            results = await send([p for p, _ in joined])
-        except asyncio.CancelledError:
-            for _, f in joined:
-                f.cancel()
-            raise
-        except BaseException as exc:  # the whole call failed: every member fails with it
-            for _, f in joined:
-                if not f.done():
-                    f.set_exception(exc)
-            return
-        for (_, f), result in zip(joined, results, strict=True):
-            if f.done():
-                continue
-            if isinstance(result, BaseException):
-                f.set_exception(result)
-            else:
-                f.set_result(result)
-
-
-@dataclass
-class _Member:
-    group: CallGroup
-    joined: bool = False
-
-    def finished(self, _task: asyncio.Task[None]) -> None:
-        """The member's call ended; if it never joined, the group stops waiting for it."""
-        if not self.joined:
-            self.group.leave()
-
-
-_MEMBER: contextvars.ContextVar[_Member | None] = contextvars.ContextVar(
-    "meshpipe_call_group_member", default=None
+from orchestrator.policy import BatchPolicy, StageView, choose_next_batch, rank_key
+from orchestrator.sending import (
+    CALLS,
+    JobKey,
+    Sender,
+    Work,
+    job_key,
+    send_batch,
+    send_one_item,
 )
 
-
-async def join_group(payload: Any, send: GroupSend) -> tuple[bool, Any]:
-    """(True, result) when the running call belongs to a batch group (its payload then goes
-    out in the group's one `send`); (False, None) otherwise, and the caller sends it alone."""
-    member = _MEMBER.get()
-    if member is None or member.joined:
-        return False, None
-    member.joined = True
-    return True, await member.group.join(payload, send)
+log = logging.getLogger(__name__)
 
 
 class Dispatcher(Protocol):
-    """Runs stage calls under some policy. Cancelling the awaiting task cancels the call,
-    whether it is still queued or already in flight."""
+    """Sends stage requests under some policy. Cancelling the awaiting task cancels the
+    request, whether it is still queued or already in flight."""
 
-    async def run(self, stage: Stage, job_id: str, call: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """Run `call` (one stage RPC for job `job_id`) when the policy allows; its result."""
+    async def run(self, stage: Stage, job: str | JobKey, request: Any) -> Any:
+        """Send `request` (one stage call for `job`) when the policy allows; its result."""
         ...
 
     async def close(self) -> None:
-        """Stop the workers; queued calls are cancelled."""
+        """Stop the workers; queued requests are cancelled."""
         ...
-
-
-@dataclass
-class _Work:
-    job_id: str
-    call: Call
-    future: asyncio.Future[Any]
-    queued_at: float = field(default_factory=time.monotonic)
-    item: WorkItem | None = None
-
-
-async def _execute(work: _Work) -> None:
-    """Run one call and settle its future; cancelling the future cancels the call."""
-    task = asyncio.create_task(work.call())
-    work.future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
-    try:
-        await asyncio.wait({task})
-    except asyncio.CancelledError:  # the dispatcher is closing
-        task.cancel()
-        work.future.cancel()
-        raise
-    if work.future.done():
-        return
-    if task.cancelled():
-        work.future.cancel()
-    elif (exc := task.exception()) is not None:
-        work.future.set_exception(exc)
-    else:
-        work.future.set_result(task.result())
 
 
 class StageQueue:
     """One stage: a bounded FIFO queue drained by `concurrency` workers."""
 
     def __init__(
-        self, stage: Stage, concurrency: int, max_queue: int, metrics: OrchestratorMetrics
+        self,
+        stage: Stage,
+        concurrency: int,
+        max_queue: int,
+        metrics: OrchestratorMetrics,
+        sender: Sender = CALLS,
     ) -> None:
         self.stage = stage
         self.max_queue = max_queue
         self._metrics = metrics
-        self._queue: asyncio.Queue[_Work] = asyncio.Queue()
+        self._sender = sender
+        self._queue: asyncio.Queue[Work] = asyncio.Queue()
         self._workers = [
             asyncio.create_task(self._work(), name=f"{stage.value}-dispatch-{i}")
             for i in range(concurrency)
@@ -182,16 +81,16 @@ class StageQueue:
 
     @property
     def depth(self) -> int:
-        """Calls waiting in the queue."""
+        """Requests waiting in the queue."""
         return self._queue.qsize()
 
-    async def run(self, job_id: str, call: Call) -> Any:
-        """Queue `call` (ResourceExhausted when the queue is full) and await its result."""
+    async def run(self, job: str | JobKey, request: Any) -> Any:
+        """Queue `request` (ResourceExhausted when the queue is full) and await its result."""
         if self._queue.qsize() >= self.max_queue:
             raise ResourceExhausted(
                 f"{self.stage.value} queue is full ({self.max_queue} calls waiting)"
             )
-        work = _Work(job_id, call, asyncio.get_running_loop().create_future())
+        work = Work(job_key(job), request, asyncio.get_running_loop().create_future())
         self._queue.put_nowait(work)
         self._publish()
         return await work.future
@@ -205,16 +104,13 @@ class StageQueue:
             self._metrics.stage_queue_wait.labels(self.stage.value).observe(
                 time.monotonic() - work.queued_at
             )
-            await self._execute(work)
-
-    async def _execute(self, work: _Work) -> None:
-        self.in_flight += 1
-        self._publish()
-        try:
-            await _execute(work)
-        finally:
-            self.in_flight -= 1
+            self.in_flight += 1
             self._publish()
+            try:
+                await send_one_item(self._sender, work)
+            finally:
+                self.in_flight -= 1
+                self._publish()
 
     def _publish(self) -> None:
         self._metrics.stage_queue_depth.labels(self.stage.value).set(self._queue.qsize())
@@ -236,13 +132,17 @@ class FifoDispatcher:
         concurrency: dict[Stage, int],
         max_queue: int,
         metrics: OrchestratorMetrics,
+        senders: Mapping[Stage, Sender] | None = None,
     ) -> None:
-        self.queues = {s: StageQueue(s, concurrency[s], max_queue, metrics) for s in Stage}
+        senders = senders or {}
+        self.queues = {
+            s: StageQueue(s, concurrency[s], max_queue, metrics, senders.get(s, CALLS))
+            for s in Stage
+        }
 
-    async def run(self, stage: Stage, job_id: str, call: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """Run `call` through the stage's queue."""
-        result: T = await self.queues[stage].run(job_id, call)
-        return result
+    async def run(self, stage: Stage, job: str | JobKey, request: Any) -> Any:
+        """Send `request` through the stage's queue."""
+        return await self.queues[stage].run(job, request)
 
     async def close(self) -> None:
         """Stop every stage's workers."""
@@ -251,23 +151,26 @@ class FifoDispatcher:
 
 @dataclass
 class _ActiveBatch:
-    """The batch of one leased stage being run while leases do not all fit."""
+    """The batch of one leased stage being run while a device's leases do not all fit."""
 
     stage: Stage
-    todo: deque[_Work]
+    todo: list[Work]
     reason: str
 
 
 class LeaseAwareDispatcher:
     """Per-stage bounded queues and concurrency limits, with one scheduler task.
 
-    While the leased stages' footprints (from the arbiter's ledger) fit the budget together,
-    every stage drains its queue FIFO up to its concurrency, overlapping as `FifoDispatcher`
-    does. When they do not, leased stages run one batch at a time: `choose_next_batch`
-    picks the stage (resident first, age bound, then the biggest queue) and the batch's
-    calls run before the next choice, so a stage's queued work is finished while it is
-    resident. Stages that need no lease are never held back, and nothing is held while a
-    batch waits for its lease, so no job's work waits on another stage's lease.
+    Stages are placed on devices (`placement`, GPU index per stage; default all on 0), each
+    device with its own lease view (one arbiter ledger per GPU). While the leased stages of
+    a device fit its budget together, each of its stages serves its queue in job order
+    (`orchestrator.policy.rank_key`) up to its concurrency, overlapping with the others.
+    When they do not, that device's leased stages run one batch at a time:
+    `choose_next_batch` picks the stage and its items, and the batch runs before the next
+    choice, so a stage's queued work is done while it is resident. A batch of a stage
+    whose sender has `send_many` goes out as one call. Stages that need no lease are never
+    held back, and nothing is held while a batch waits for its lease, so no job's work
+    waits on another stage's lease.
     """
 
     def __init__(
@@ -275,66 +178,72 @@ class LeaseAwareDispatcher:
         concurrency: dict[Stage, int],
         max_queue: int,
         metrics: OrchestratorMetrics,
-        view: LeaseView,
+        view: LeaseView | Mapping[int, LeaseView],
         policy: BatchPolicy | None = None,
         max_batch: int = 8,
         recheck_seconds: float = 0.25,
-        grouped: frozenset[Stage] = frozenset({Stage.SHAPE}),
+        senders: Mapping[Stage, Sender] | None = None,
+        placement: Mapping[Stage, int] | None = None,
     ) -> None:
         self._concurrency = concurrency
         self._max_queue = max_queue
         self._metrics = metrics
-        self._view = view
+        self._views: Mapping[int, LeaseView] = view if isinstance(view, Mapping) else {0: view}
+        self._placement = {s: (placement or {}).get(s, 0) for s in Stage}
         self._policy = policy or BatchPolicy()
         self._max_batch = max_batch
         self._recheck = recheck_seconds
-        self._grouped = grouped
-        self._pending: dict[Stage, deque[_Work]] = {s: deque() for s in Stage}
-        self._running: dict[Stage, set[asyncio.Task[None]]] = {s: set() for s in Stage}
-        self._batch: _ActiveBatch | None = None
+        self._senders = dict(senders or {})
+        self._pending: dict[Stage, list[Work]] = {s: [] for s in Stage}
+        self._running: dict[Stage, dict[asyncio.Task[None], int]] = {s: {} for s in Stage}
+        self._batches: dict[int, _ActiveBatch] = {}
         self._seq = 0
         self._wake = asyncio.Event()
         self._scheduler = asyncio.create_task(self._schedule(), name="lease-dispatch")
 
     def depth(self, stage: Stage) -> int:
-        """Calls of `stage` waiting to start (queued or in the chosen batch)."""
+        """Requests of `stage` waiting to start (queued or in the chosen batch)."""
         waiting = list(self._pending[stage])
-        if self._batch is not None and self._batch.stage is stage:
-            waiting += self._batch.todo
+        batch = self._batches.get(self._placement[stage])
+        if batch is not None and batch.stage is stage:
+            waiting += batch.todo
         return sum(1 for w in waiting if not w.future.done())
 
     def in_flight(self, stage: Stage) -> int:
-        """Calls of `stage` running now."""
-        return len(self._running[stage])
+        """Requests of `stage` being sent now."""
+        return sum(self._running[stage].values())
 
-    async def run(self, stage: Stage, job_id: str, call: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        """Queue `call` (ResourceExhausted when the stage's queue is full); its result."""
+    async def run(self, stage: Stage, job: str | JobKey, request: Any) -> Any:
+        """Queue `request` (ResourceExhausted when the stage's queue is full); its result."""
         if self.depth(stage) >= self._max_queue:
             raise ResourceExhausted(
                 f"{stage.value} queue is full ({self._max_queue} calls waiting)"
             )
         self._seq += 1
-        work = _Work(job_id, call, asyncio.get_running_loop().create_future())
-        work.item = WorkItem(job_id, self._seq, work.queued_at)
+        loop = asyncio.get_running_loop()
+        work = Work(job_key(job), request, loop.create_future(), self._seq)
         self._pending[stage].append(work)
         self._publish(stage)
         self._wake.set()
         try:
-            result: T = await work.future
+            return await work.future
         finally:
-            self._wake.set()  # a cancelled call frees its place
-        return result
+            self._wake.set()  # a cancelled request frees its place
 
     async def close(self) -> None:
-        """Stop the scheduler, cancel running and queued calls."""
+        """Stop the scheduler, cancel running and queued requests."""
         await cancel_and_wait([self._scheduler])
         tasks = [t for running in self._running.values() for t in running]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for batch in self._batches.values():
+            self._pending[batch.stage] += batch.todo
+        self._batches.clear()
         for stage, pending in self._pending.items():
-            while pending:
-                pending.popleft().future.cancel()
+            for work in pending:
+                work.future.cancel()
+            pending.clear()
             self._publish(stage)
 
     async def _schedule(self) -> None:
@@ -349,68 +258,71 @@ class LeaseAwareDispatcher:
                 log.exception("dispatch round failed")
 
     def dispatch(self) -> None:
-        """One scheduling round: start every call the policy allows now."""
+        """One scheduling round: start every request the policy allows now, per device."""
         for stage in Stage:
             self._drop_cancelled(stage)
-        state = self._view.state()
+        batched = [self._dispatch_device(d, view) for d, view in self._views.items()]
+        unviewed = [s for s in Stage if self._placement[s] not in self._views]
+        for stage in unviewed:  # placed on a device nobody rations: like no arbiter
+            self._fill(stage, self._pending[stage])
+        self._metrics.dispatch_batched.set(1 if any(batched) else 0)
+
+    def _dispatch_device(self, device: int, view: LeaseView) -> bool:
+        stages = [s for s in Stage if self._placement[s] == device]
+        state = view.state().restricted([s.value for s in stages])
         batched = not state.all_fit()
-        self._metrics.dispatch_batched.set(1 if batched else 0)
-        for stage in Stage:
+        for stage in stages:
             if not batched or not state.needs_lease(stage.value):
                 self._fill(stage, self._pending[stage])
+        batch = self._batches.get(device)
         if batched:
-            self._run_batches(state)
-        elif self._batch is not None:  # leases fit again: its calls go back to their queue
-            self._pending[self._batch.stage].extendleft(reversed(self._batch.todo))
-            self._batch = None
+            self.send_batches(device, state, stages)
+        elif batch is not None:  # leases fit again: its requests go back to their queue
+            self._pending[batch.stage] += batch.todo
+            del self._batches[device]
+        return batched
 
-    def _fill(self, stage: Stage, source: deque[_Work]) -> None:
-        """Start calls from `source` while the stage has free slots."""
-        while source and len(self._running[stage]) < self._concurrency[stage]:
-            work = source.popleft()
-            if not work.future.done():
-                self._start(stage, work)
+    def _ranked(self, works: list[Work]) -> list[Work]:
+        now = time.monotonic()
+        return sorted(works, key=lambda w: rank_key(w.item(), now, self._policy))
+
+    def _fill(self, stage: Stage, source: list[Work]) -> None:
+        """Start requests from `source`, best-ranked first, while the stage has free slots."""
+        source[:] = self._ranked([w for w in source if not w.future.done()])
+        while source and self.in_flight(stage) < self._concurrency[stage]:
+            work = source.pop(0)
+            sender = self._senders.get(stage, CALLS)
+            self._start(stage, [work], send_one_item(sender, work))
         self._publish(stage)
 
-    def _run_batches(self, state: LeaseState) -> None:
-        leased = [s for s in Stage if state.needs_lease(s.value)]
-        if self._batch is not None:
-            self._fill(self._batch.stage, self._batch.todo)
-            if self._batch.todo or self._running[self._batch.stage]:
+    def send_batches(self, device: int, state: LeaseState, stages: list[Stage]) -> None:
+        leased = [s for s in stages if state.needs_lease(s.value)]
+        batch = self._batches.get(device)
+        if batch is not None:
+            self._fill(batch.stage, batch.todo)
+            if batch.todo or self._running[batch.stage]:
                 return
-            self._batch = None
+            del self._batches[device]
         if any(self._running[s] for s in leased):
-            return  # calls started while leases fitted: let them finish first
-        batch = self._choose(state, leased)
+            return  # requests started while leases fitted: let them finish first
+        batch = self._choose(device, state, leased)
         if batch is None:
             return
+        sender = self._senders.get(batch.stage, CALLS)
         live = [w for w in batch.todo if not w.future.done()]
-        if batch.stage in self._grouped and len(live) > 1:
+        if sender.send_many is not None and len(live) > 1:
             batch.todo.clear()
-            self._start_group(batch.stage, live)
+            self._start(batch.stage, live, send_batch(sender.send_many, live))
+            self._publish(batch.stage)
         else:
             self._fill(batch.stage, batch.todo)
 
-    def _start_group(self, stage: Stage, works: list[_Work]) -> None:
-        """Start a batch's calls at once as one CallGroup: a stage client that supports it
-        (shape) sends them as one RPC, so the group takes the stage's slots together."""
-        group = CallGroup(len(works))
-        for work in works:
-            member = _Member(group)
-            token = _MEMBER.set(member)
-            try:
-                task = self._start(stage, work)  # the task copies the context: its member
-            finally:
-                _MEMBER.reset(token)
-            task.add_done_callback(member.finished)
-        self._publish(stage)
-
-    def _choose(self, state: LeaseState, leased: list[Stage]) -> _ActiveBatch | None:
+    def _choose(self, device: int, state: LeaseState, leased: list[Stage]) -> _ActiveBatch | None:
         views = [
             StageView(
                 name=s.value,
                 position=i,
-                queue=[w.item for w in self._pending[s] if w.item is not None],
+                queue=[w.item() for w in self._pending[s]],
                 resident=state.resident(s.value),
                 lease_bytes=state.lease_bytes(s.value),
                 max_batch=self._max_batch,
@@ -422,38 +334,33 @@ class LeaseAwareDispatcher:
         if choice is None:
             return None
         stage = Stage(choice.stage)
-        chosen = {item.object_index for item in choice.items}
-        picked = [
-            w.item is not None and w.item.object_index in chosen for w in self._pending[stage]
-        ]
-        todo = deque(w for w, p in zip(self._pending[stage], picked, strict=True) if p)
-        self._pending[stage] = deque(
-            w for w, p in zip(self._pending[stage], picked, strict=True) if not p
-        )
-        self._batch = _ActiveBatch(stage, todo, choice.reason)
+        chosen = {item.seq for item in choice.items}
+        by_seq = {w.seq: w for w in self._pending[stage]}
+        todo = [by_seq[item.seq] for item in choice.items]  # in the policy's order
+        self._pending[stage] = [w for w in self._pending[stage] if w.seq not in chosen]
+        batch = self._batches[device] = _ActiveBatch(stage, todo, choice.reason)
         self._metrics.dispatch_batches.labels(stage.value, choice.reason).inc()
-        log.debug("batch of %d %s call(s) (%s)", len(todo), stage.value, choice.reason)
-        return self._batch
+        log.debug("batch of %d %s request(s) (%s)", len(todo), stage.value, choice.reason)
+        return batch
 
-    def _start(self, stage: Stage, work: _Work) -> asyncio.Task[None]:
-        self._metrics.stage_queue_wait.labels(stage.value).observe(
-            time.monotonic() - work.queued_at
-        )
-        task = asyncio.create_task(_execute(work), name=f"{stage.value}-call")
-        self._running[stage].add(task)
+    def _start(self, stage: Stage, works: list[Work], send: Awaitable[None]) -> None:
+        now = time.monotonic()
+        for work in works:
+            self._metrics.stage_queue_wait.labels(stage.value).observe(now - work.queued_at)
+        task = asyncio.ensure_future(send)
+        self._running[stage][task] = len(works)
         task.add_done_callback(lambda t: self._finished(stage, t))
-        return task
 
     def _finished(self, stage: Stage, task: asyncio.Task[None]) -> None:
-        self._running[stage].discard(task)
+        self._running[stage].pop(task, None)
         self._publish(stage)
         self._wake.set()
 
     def _drop_cancelled(self, stage: Stage) -> None:
         if any(w.future.done() for w in self._pending[stage]):
-            self._pending[stage] = deque(w for w in self._pending[stage] if not w.future.done())
+            self._pending[stage] = [w for w in self._pending[stage] if not w.future.done()]
             self._publish(stage)
 
     def _publish(self, stage: Stage) -> None:
         self._metrics.stage_queue_depth.labels(stage.value).set(self.depth(stage))
-        self._metrics.stage_in_flight.labels(stage.value).set(len(self._running[stage]))
+        self._metrics.stage_in_flight.labels(stage.value).set(self.in_flight(stage))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,7 +21,12 @@ import grpc
 from meshpipe.runtime.tasks import cancel_and_wait
 from meshpipe.v1 import arbiter_pb2, arbiter_pb2_grpc
 from orchestrator.arbiter.arbiter import Arbiter
-from orchestrator.arbiter.ledger import HolderView, LedgerSnapshot
+from orchestrator.arbiter.ledger import (
+    HolderView,
+    LedgerSnapshot,
+    lease_need,
+    model_lease_bytes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +35,7 @@ log = logging.getLogger(__name__)
 class StageLease:
     """One stage as the ledger shows it."""
 
-    footprint_bytes: int = 0  # model bytes a lease of this stage takes; 0 = needs none (known)
+    footprint_bytes: int = 0  # model bytes (weights + activations) of its lease; 0 = needs none
     resident: bool = False  # a holder of the stage has its model lease now
     has_context: bool = False  # a holder of the stage is already charged its context
 
@@ -51,14 +56,21 @@ class LeaseState:
     def lease_bytes(self, stage: str) -> int:
         """What bringing the stage up would take from the budget (model + context if new)."""
         s = self.stages.get(stage, StageLease())
-        return s.footprint_bytes + (0 if s.has_context else self.context_bytes)
+        return lease_need(s.footprint_bytes, self.context_bytes, s.has_context)
 
     def resident(self, stage: str) -> bool:
         return self.stages.get(stage, StageLease()).resident
 
+    def restricted(self, names: Sequence[str]) -> LeaseState:
+        """The same ledger seen by the stages `names` only (those placed on its device)."""
+        stages = {k: v for k, v in self.stages.items() if k in names}
+        return LeaseState(self.budget_bytes, self.free_bytes, self.context_bytes, stages)
+
     def all_fit(self) -> bool:
         """True when every leased stage fits on the device at once (stages may overlap)."""
-        need = sum(s.footprint_bytes + self.context_bytes for s in self.stages.values())
+        need = sum(
+            lease_need(s.footprint_bytes, self.context_bytes, False) for s in self.stages.values()
+        )
         return need <= self.budget_bytes or not self.budget_bytes
 
 
@@ -73,11 +85,13 @@ class LeaseView(Protocol):
 def lease_state(
     snapshot: LedgerSnapshot, context_bytes: int, estimates: Mapping[str, int]
 ) -> LeaseState:
-    """Each stage's footprint: the largest of its learned peak, its estimate and what its
-    holders hold now; stages with none of these need no lease (as far as is known)."""
-    footprints: dict[str, int] = {k: v for k, v in estimates.items() if v > 0}
-    for stage, learned in snapshot.learned.items():
-        footprints[stage] = max(footprints.get(stage, 0), learned)
+    """Each stage's footprint: the larger of what its holders hold now and what the arbiter
+    would grant it (`model_lease_bytes`: learned peak, else estimate); stages with none of
+    these need no lease (as far as is known)."""
+    names = {k for k, v in estimates.items() if v > 0} | set(snapshot.learned)
+    footprints = {
+        k: model_lease_bytes(snapshot.learned.get(k, 0), estimates.get(k, 0)) for k in names
+    }
     resident: set[str] = set()
     contexts: set[str] = set()
     for h in snapshot.holders:

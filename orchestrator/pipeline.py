@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PIL import Image
 
 from meshpipe.errors import MeshpipeError, to_status
 from meshpipe.images import decode_image
+from meshpipe.v1 import stage_pb2
 from orchestrator.crops import crop_box, crop_png
 from orchestrator.dispatch import Dispatcher
 from orchestrator.domain import (
@@ -25,19 +25,41 @@ from orchestrator.domain import (
     Detections,
     ObjectRecord,
     Stage,
-    StageReport,
     StageRun,
 )
 from orchestrator.events import DetectionsFound, ObjectProgress
 from orchestrator.glb import mesh_counts
 from orchestrator.ids import slug
 from orchestrator.job import ActiveJob
-from orchestrator.stages import Found, StageClients
+from orchestrator.sending import JobKey
+from orchestrator.stages import (
+    DetectOutput,
+    Found,
+    MatteOutput,
+    ShapeOutput,
+    TextureOutput,
+    detect_request,
+    shape_request,
+    texture_request,
+)
 
 log = logging.getLogger(__name__)
-StageCall = Callable[[], Coroutine[Any, Any, tuple[bytes, StageReport]]]
 
 WHOLE_IMAGE_NOTICE = "no object was detected: the whole image is processed as one object"
+
+
+def _key(job: ActiveJob) -> JobKey:
+    """How the dispatcher ranks the job's requests: by creation time and size."""
+    return JobKey(job.job_id, job.record.created_at, max(1, job.record.objects_total))
+
+
+def _output_bytes(out: MatteOutput | ShapeOutput | TextureOutput) -> bytes:
+    """The artifact a stage's answer carries."""
+    if isinstance(out, MatteOutput):
+        return out.rgba_png
+    if isinstance(out, ShapeOutput):
+        return out.mesh_glb
+    return out.textured_glb
 
 
 class JobFailed(MeshpipeError):
@@ -47,8 +69,7 @@ class JobFailed(MeshpipeError):
 class JobPipeline:
     """Runs one job's stages; state lives in the ActiveJob, policy in the Dispatcher."""
 
-    def __init__(self, stages: StageClients, dispatcher: Dispatcher, max_image_pixels: int) -> None:
-        self._stages = stages
+    def __init__(self, dispatcher: Dispatcher, max_image_pixels: int) -> None:
         self._dispatcher = dispatcher
         self._max_pixels = max_image_pixels
 
@@ -64,13 +85,8 @@ class JobPipeline:
         r, o = job.record, job.record.options
         t0 = time.monotonic()
         try:
-            out = await self._dispatcher.run(
-                Stage.DETECTOR,
-                job.job_id,
-                lambda: self._stages.detect(
-                    image, r.prompt, o.max_objects, o.min_area_fraction, o.nms_iou
-                ),
-            )
+            request = detect_request(image, r.prompt, o.max_objects, o.min_area_fraction, o.nms_iou)
+            out: DetectOutput = await self._dispatcher.run(Stage.DETECTOR, _key(job), request)
         except MeshpipeError as exc:
             code, message, _ = to_status(exc)
             raise JobFailed(f"detector failed: {code.name}: {message}") from exc
@@ -128,26 +144,12 @@ class JobPipeline:
         o = job.record.options
         name = f"{obj.index:03d}_{slug(obj.label)}"
         crop = await self._crop(job, obj, image, f"crops/{name}.png")
-
-        async def matte() -> tuple[bytes, StageReport]:
-            out = await self._stages.matte(crop)
-            return out.rgba_png, out.report
-
+        matte = stage_pb2.MatteRequest(image=crop)
         rgba = await self._step(job, obj, Stage.MATTING, "matte", f"mattes/{name}.png", matte)
-
-        async def shape() -> tuple[bytes, StageReport]:
-            out = await self._stages.shape(
-                rgba, obj.seed, o.steps, o.octree_resolution, o.guidance_scale
-            )
-            return out.mesh_glb, out.report
-
+        shape = shape_request(rgba, obj.seed, o.steps, o.octree_resolution, o.guidance_scale)
         mesh = await self._step(job, obj, Stage.SHAPE, "mesh", f"meshes/{name}.glb", shape)
         if o.texture:
-
-            async def texture() -> tuple[bytes, StageReport]:
-                out = await self._stages.texture(mesh, rgba, o.texture_size, obj.seed)
-                return out.textured_glb, out.report
-
+            texture = texture_request(mesh, rgba, o.texture_size, obj.seed)
             mesh = await self._step(
                 job, obj, Stage.TEXTURE, "textured_mesh", f"textured/{name}.glb", texture
             )
@@ -165,7 +167,7 @@ class JobPipeline:
         return data
 
     async def _step(
-        self, job: ActiveJob, obj: ObjectRecord, stage: Stage, kind: str, path: str, call: StageCall
+        self, job: ActiveJob, obj: ObjectRecord, stage: Stage, kind: str, path: str, request: Any
     ) -> bytes:
         """One stage for one object: skipped when its artifact exists (resumed job)."""
         done = obj.artifact(kind)
@@ -173,7 +175,8 @@ class JobPipeline:
             return await job.read(done.relative_path)
         await job.emit(ObjectProgress(index=obj.index, stage=stage, finished=False))
         t0 = time.monotonic()
-        data, report = await self._dispatcher.run(stage, job.job_id, call)
-        run = StageRun(stage=stage, seconds=time.monotonic() - t0, report=report)
+        out = await self._dispatcher.run(stage, _key(job), request)
+        data = _output_bytes(out)
+        run = StageRun(stage=stage, seconds=time.monotonic() - t0, report=out.report)
         await job.keep_output(obj, path, data, kind, run)
         return data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 from grpc_health.v1 import health
@@ -28,7 +28,6 @@ from orchestrator.jobs import JobManager
 from orchestrator.lease_view import ArbiterLeaseView, LeaseView, NoLeaseView, RemoteLeaseView
 from orchestrator.metrics import OrchestratorMetrics
 from orchestrator.pipeline import JobPipeline
-from orchestrator.policy import BatchPolicy
 from orchestrator.service import OrchestratorServicer
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.stages import StageClients
@@ -50,8 +49,8 @@ class Orchestrator:
     stages: StageClients
     dispatcher: Dispatcher
     jobs: JobManager
-    arbiter: Arbiter | None = None
-    remote_view: RemoteLeaseView | None = None
+    arbiters: dict[int, Arbiter] = field(default_factory=dict)  # embedded, one per GPU
+    remote_views: dict[int, RemoteLeaseView] = field(default_factory=dict)
 
     @classmethod
     async def build(
@@ -63,62 +62,83 @@ class Orchestrator:
         store = JobStore(root / STORE_FILE)
         await store.open()
         stages = StageClients(settings, metrics)
-        arbiter = await start_arbiter(settings, metrics)
-        remote = await start_remote_view(settings)
-        view: LeaseView = ArbiterLeaseView(arbiter) if arbiter else remote or NoLeaseView()
+        arbiters = await start_arbiters(settings, metrics)
+        remote = await start_remote_views(settings)
         dispatcher = LeaseAwareDispatcher(
             {s: settings.endpoint(s.value).concurrency for s in Stage},
             settings.stage_queue_limit,
             metrics,
-            view,
-            BatchPolicy(age_bound_seconds=settings.batch_age_bound_seconds),
+            lease_views(settings, arbiters, remote),
+            settings.batch_policy(),
             settings.batch_max_items,
+            senders=stages.senders(),
+            placement=settings.placement(),
         )
-        pipeline = JobPipeline(stages, dispatcher, settings.limits.max_image_pixels)
+        pipeline = JobPipeline(dispatcher, settings.limits.max_image_pixels)
         jobs = JobManager(settings, store, ArtifactStore(root), pipeline, metrics)
-        return cls(settings, metrics, store, stages, dispatcher, jobs, arbiter, remote)
+        return cls(settings, metrics, store, stages, dispatcher, jobs, arbiters, remote)
 
     async def close(self) -> None:
-        """Stop jobs (resumable), workers, channels and the arbiter; close the store."""
+        """Stop jobs (resumable), workers, channels and the arbiters; close the store."""
         await self.jobs.close()
         await self.dispatcher.close()
         await self.stages.close()
-        if self.arbiter is not None:
-            await self.arbiter.close()
-        if self.remote_view is not None:
-            await self.remote_view.close()
+        for arbiter in self.arbiters.values():
+            await arbiter.close()
+        for view in self.remote_views.values():
+            await view.close()
         await self.store.close()
 
 
-async def start_arbiter(
+def lease_views(
+    settings: OrchestratorSettings,
+    arbiters: dict[int, Arbiter],
+    remote: dict[int, RemoteLeaseView],
+) -> dict[int, LeaseView]:
+    """The lease view of each GPU the stages are on: its embedded arbiter's ledger, else the
+    standalone arbiter's as polled, else none (stages overlap)."""
+    views: dict[int, LeaseView] = {}
+    for device in set(settings.placement().values()):
+        if device in arbiters:
+            views[device] = ArbiterLeaseView(arbiters[device])
+        else:
+            views[device] = remote.get(device) or NoLeaseView()
+    return views
+
+
+async def start_arbiters(
     settings: OrchestratorSettings, metrics: OrchestratorMetrics
-) -> Arbiter | None:
-    """The embedded arbiter (its metrics on the orchestrator's registry), started; None when
-    disabled or a standalone arbiter is used."""
+) -> dict[int, Arbiter]:
+    """The embedded arbiters, one per GPU in use (their metrics on the orchestrator's
+    registry), started; none when disabled or a standalone arbiter is used."""
     if not settings.embedded_arbiter():
         if settings.arbiter_address:
             log.info("using the standalone arbiter at %s", settings.arbiter_address)
-        return None
-    arbiter = Arbiter.from_settings(settings.arbiter, ArbiterMetrics(metrics.registry))
-    await arbiter.start()
-    return arbiter
+        return {}
+    devices = settings.arbiter_devices()
+    arbiters = Arbiter.per_device(settings.arbiter, devices, ArbiterMetrics(metrics.registry))
+    for arbiter in arbiters.values():
+        await arbiter.start()
+    return arbiters
 
 
-async def start_remote_view(settings: OrchestratorSettings) -> RemoteLeaseView | None:
-    """With a standalone arbiter, the view that polls its ledger, started; else None."""
+async def start_remote_views(settings: OrchestratorSettings) -> dict[int, RemoteLeaseView]:
+    """With a standalone arbiter, one view per GPU in use that polls its ledger, started."""
     if not settings.arbiter_address:
-        return None
+        return {}
     arb = settings.arbiter
-    view = RemoteLeaseView(
-        settings.arbiter_address,
-        device_index=arb.device_index,
-        interval=settings.arbiter_poll_seconds,
-        timeout=settings.arbiter_poll_timeout_seconds,
-        context_bytes=int(arb.context_bytes),
-        estimates={k: int(v) for k, v in arb.estimates.items()},
-    )
-    await view.start()
-    return view
+    views = {}
+    for device in sorted(set(settings.placement().values())):
+        views[device] = RemoteLeaseView(
+            settings.arbiter_address,
+            device_index=device,
+            interval=settings.arbiter_poll_seconds,
+            timeout=settings.arbiter_poll_timeout_seconds,
+            context_bytes=int(arb.context_bytes),
+            estimates={k: int(v) for k, v in arb.estimates.items()},
+        )
+        await views[device].start()
+    return views
 
 
 async def create_server(
@@ -129,8 +149,8 @@ async def create_server(
     def add_services(server: grpc.aio.Server) -> None:
         servicer = OrchestratorServicer(app.jobs)
         orchestrator_pb2_grpc.add_OrchestratorServicer_to_server(servicer, server)
-        if app.arbiter is not None:
-            add_arbiter_service(server, {app.arbiter.config.device_index: app.arbiter})
+        if app.arbiters:
+            add_arbiter_service(server, app.arbiters)
 
     return build_grpc_server(address, app.settings.max_request_bytes, add_services)
 

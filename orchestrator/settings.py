@@ -5,20 +5,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from meshpipe import catalogue
 from meshpipe.options import CROP_PADDING, MAX_OBJECTS, MAX_PROMPT_CHARS
 from orchestrator.arbiter.settings import ArbiterSettings
+from orchestrator.domain import Stage
+from orchestrator.policy import BatchPolicy
 
 MIB = 1024 * 1024
+DEFAULT_STAGE_PORTS = {"detector": 50061, "matting": 50062, "shape": 50063, "texture": 50064}
 
 
 class StageEndpoint(BaseModel):
     """How the orchestrator reaches and drives one stage service."""
 
-    address: str = Field(description="host:port of the stage's gRPC server.")
+    address: str = Field(
+        default="",
+        description="host:port of the stage's gRPC server; empty = 127.0.0.1 and the stage's "
+        "default port (so that one nested field, e.g. SHAPE__DEVICE_INDEX, can be set alone).",
+    )
     deadline_seconds: float = Field(
         default=600.0,
         gt=0,
@@ -29,6 +36,13 @@ class StageEndpoint(BaseModel):
         ge=1,
         le=64,
         description="Calls the orchestrator keeps in flight to this stage at once.",
+    )
+    device_index: int | None = Field(
+        default=None,
+        ge=0,
+        description="GPU whose lease ledger the stage is on (N of its `cuda:N`; unset = the "
+        "arbiter's device_index); stages on different GPUs are scheduled independently, "
+        "one arbiter ledger each.",
     )
 
 
@@ -185,6 +199,18 @@ class OrchestratorSettings(BaseSettings):
         gt=0,
         description="A call that waited this long makes its stage go next (no starvation).",
     )
+    batch_aging_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Job order: a call that waited this long ranks ahead of later-arrived "
+        "jobs' younger calls (aging).",
+    )
+    batch_object_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="Job order: nominal seconds per object in a job's due time (arrival + "
+        "this x objects), so that of jobs submitted together the smaller go first.",
+    )
     ready_file: str | None = Field(
         default=None,
         description="If set, a JSON file with the bound ports is written here once serving.",
@@ -192,10 +218,36 @@ class OrchestratorSettings(BaseSettings):
     log_json: bool = Field(default=False, description="Log as JSON lines instead of text.")
     log_level: str = Field(default="INFO", description="Root log level.")
 
+    @model_validator(mode="after")
+    def _default_addresses(self) -> OrchestratorSettings:
+        for stage, port in DEFAULT_STAGE_PORTS.items():
+            endpoint = self.endpoint(stage)
+            if not endpoint.address:
+                endpoint.address = f"127.0.0.1:{port}"
+        return self
+
     def endpoint(self, stage: str) -> StageEndpoint:
         """The endpoint of a stage by name."""
         endpoint: StageEndpoint = getattr(self, stage)
         return endpoint
+
+    def placement(self) -> dict[Stage, int]:
+        """The GPU index of each stage."""
+        default = self.arbiter.device_index
+        placed = {stage: self.endpoint(stage.value).device_index for stage in Stage}
+        return {stage: default if d is None else d for stage, d in placed.items()}
+
+    def arbiter_devices(self) -> list[int]:
+        """The GPUs whose ledgers this orchestrator needs: the stages' and the arbiter's."""
+        return sorted(set(self.placement().values()) | set(self.arbiter.device_indices()))
+
+    def batch_policy(self) -> BatchPolicy:
+        """The batching policy these settings describe."""
+        return BatchPolicy(
+            age_bound_seconds=self.batch_age_bound_seconds,
+            aging_seconds=self.batch_aging_seconds,
+            object_seconds=self.batch_object_seconds,
+        )
 
     def embedded_arbiter(self) -> bool:
         """True when this process runs the arbiter."""

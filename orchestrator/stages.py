@@ -17,9 +17,9 @@ from meshpipe import catalogue
 from meshpipe.errors import MeshpipeError, Unavailable, from_code, from_rpc_error
 from meshpipe.runtime.process import grpc_options
 from meshpipe.v1 import common_pb2, stage_pb2, stage_pb2_grpc
-from orchestrator.dispatch import join_group
 from orchestrator.domain import BackendRef, Box, Stage, StageReport
 from orchestrator.metrics import OrchestratorMetrics
+from orchestrator.sending import Sender
 from orchestrator.settings import OrchestratorSettings
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,41 @@ def _box(b: common_pb2.Box) -> Box:
     return Box(x1=b.x1, y1=b.y1, x2=b.x2, y2=b.y2)
 
 
+def detect_request(
+    image: bytes, prompt: str, max_objects: int, min_area: float, nms_iou: float
+) -> stage_pb2.DetectRequest:
+    """The Detector.Detect request."""
+    return stage_pb2.DetectRequest(
+        image=image,
+        prompt=prompt,
+        max_objects=max_objects,
+        min_area_fraction=min_area,
+        nms_iou=nms_iou,
+    )
+
+
+def shape_request(
+    rgba_png: bytes, seed: int, steps: int, octree_resolution: int, guidance: float
+) -> stage_pb2.GenerateShapeRequest:
+    """The Shape.GenerateShape request (also one item of a GenerateShapeBatch)."""
+    return stage_pb2.GenerateShapeRequest(
+        rgba_png=rgba_png,
+        seed=seed,
+        steps=steps,
+        octree_resolution=octree_resolution,
+        guidance_scale=guidance,
+    )
+
+
+def texture_request(
+    mesh_glb: bytes, rgba_png: bytes, texture_size: int, seed: int
+) -> stage_pb2.PaintTextureRequest:
+    """The Texture.PaintTexture request."""
+    return stage_pb2.PaintTextureRequest(
+        mesh_glb=mesh_glb, rgba_png=rgba_png, texture_size=texture_size, seed=seed
+    )
+
+
 class StageClients:
     """One channel per stage; each method is one inference call with retries."""
 
@@ -125,6 +160,16 @@ class StageClients:
         self._texture = stage_pb2_grpc.TextureStub(ch[Stage.TEXTURE])
         self._health = {s: health_pb2_grpc.HealthStub(c) for s, c in ch.items()}
 
+    def senders(self) -> dict[Stage, Sender]:
+        """How the dispatcher sends each stage's requests (the `*_request` messages below);
+        shape also takes a batch as one GenerateShapeBatch call."""
+        return {
+            Stage.DETECTOR: Sender(self.send_detect),
+            Stage.MATTING: Sender(self.send_matte),
+            Stage.SHAPE: Sender(self.send_shape, self.send_shapes),
+            Stage.TEXTURE: Sender(self.send_texture),
+        }
+
     async def close(self) -> None:
         """Close every channel (in-flight calls are cancelled)."""
         await asyncio.gather(*(c.close() for c in self._channels.values()))
@@ -133,13 +178,10 @@ class StageClients:
         self, image: bytes, prompt: str, max_objects: int, min_area: float, nms_iou: float
     ) -> DetectOutput:
         """One Detector.Detect call."""
-        request = stage_pb2.DetectRequest(
-            image=image,
-            prompt=prompt,
-            max_objects=max_objects,
-            min_area_fraction=min_area,
-            nms_iou=nms_iou,
-        )
+        return await self.send_detect(detect_request(image, prompt, max_objects, min_area, nms_iou))
+
+    async def send_detect(self, request: stage_pb2.DetectRequest) -> DetectOutput:
+        """One Detector.Detect call."""
         r = await self._invoke(Stage.DETECTOR, self._detector.Detect, request)
         return DetectOutput(
             found=[Found(d.label or "object", _box(d.box), d.score) for d in r.detections],
@@ -150,7 +192,10 @@ class StageClients:
 
     async def matte(self, crop_png: bytes) -> MatteOutput:
         """One Matting.Matte call on a crop (PNG)."""
-        request = stage_pb2.MatteRequest(image=crop_png)
+        return await self.send_matte(stage_pb2.MatteRequest(image=crop_png))
+
+    async def send_matte(self, request: stage_pb2.MatteRequest) -> MatteOutput:
+        """One Matting.Matte call."""
         r = await self._invoke(Stage.MATTING, self._matting.Matte, request)
         return MatteOutput(r.rgba_png, r.foreground_fraction, report_from_pb(r.report))
 
@@ -158,21 +203,16 @@ class StageClients:
         self, rgba_png: bytes, seed: int, steps: int, octree_resolution: int, guidance: float
     ) -> ShapeOutput:
         """One Shape.GenerateShape call on an RGBA object image (PNG)."""
-        request = stage_pb2.GenerateShapeRequest(
-            rgba_png=rgba_png,
-            seed=seed,
-            steps=steps,
-            octree_resolution=octree_resolution,
-            guidance_scale=guidance,
+        return await self.send_shape(
+            shape_request(rgba_png, seed, steps, octree_resolution, guidance)
         )
-        grouped, out = await join_group(request, self._shape_batch)
-        if grouped:  # part of a dispatcher batch: sent in its one GenerateShapeBatch call
-            assert isinstance(out, ShapeOutput)
-            return out
+
+    async def send_shape(self, request: stage_pb2.GenerateShapeRequest) -> ShapeOutput:
+        """One Shape.GenerateShape call."""
         r = await self._invoke(Stage.SHAPE, self._shape.GenerateShape, request)
         return _shape_output(r)
 
-    async def _shape_batch(
+    async def send_shapes(
         self, requests: list[stage_pb2.GenerateShapeRequest]
     ) -> list[ShapeOutput | MeshpipeError]:
         """One Shape.GenerateShapeBatch call: per item its output or its typed error, in
@@ -196,9 +236,10 @@ class StageClients:
         self, mesh_glb: bytes, rgba_png: bytes, texture_size: int, seed: int
     ) -> TextureOutput:
         """One Texture.PaintTexture call."""
-        request = stage_pb2.PaintTextureRequest(
-            mesh_glb=mesh_glb, rgba_png=rgba_png, texture_size=texture_size, seed=seed
-        )
+        return await self.send_texture(texture_request(mesh_glb, rgba_png, texture_size, seed))
+
+    async def send_texture(self, request: stage_pb2.PaintTextureRequest) -> TextureOutput:
+        """One Texture.PaintTexture call."""
         r = await self._invoke(Stage.TEXTURE, self._texture.PaintTexture, request)
         return TextureOutput(r.textured_glb, r.texture_size, report_from_pb(r.report))
 

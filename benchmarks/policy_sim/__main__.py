@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from benchmarks.policy_sim import ordering
 from benchmarks.policy_sim.grid import check_targets, run_grid
 from benchmarks.policy_sim.physics import ASSUMPTIONS
 from benchmarks.policy_sim.report import HEADER, row, save
@@ -29,8 +30,19 @@ def main(argv: list[str] | None = None) -> int:
     print("\nTargets:")
     for name, ok in checks:
         print(f"- {'met' if ok else 'MISSED'}: {name}")
+    pairs = ordering.run_pairs()
+    print("\nJob order, before (ready) and after (job), policy (c):")
+    print("\n".join(ordering.table(pairs)))
+    seeds_24 = [p for p in pairs if p.budget_gib == 24]
+    checks.append(
+        (f"24 GiB, seeds {seeds_24[0].seed}-{seeds_24[-1].seed}: median job <= "
+         f"{ordering.MEDIAN_TARGET} x makespan, makespan <= {ordering.MAKESPAN_TARGET} x the "
+         "ready order's", all(p.met for p in seeds_24))
+    )  # fmt: skip
+    print(f"- {'met' if checks[-1][1] else 'MISSED'}: {checks[-1][0]}")
     command = f"python -m benchmarks.policy_sim --seed {args.seed}"
-    for path in save(cells, checks, args.out, command):
+    paths = save(cells, checks, args.out, command) + ordering.save(pairs, args.out, command)
+    for path in paths:
         print(f"wrote {path}")
     return 0 if all(ok for _, ok in checks) else 1
 

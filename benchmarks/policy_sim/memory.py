@@ -12,7 +12,14 @@ from typing import Literal, Protocol
 
 from benchmarks.policy_sim.physics import Physics
 from orchestrator.arbiter.core import LeaseCore
-from orchestrator.arbiter.ledger import ArbiterConfig, Denied, Event, Granted, Reclaim
+from orchestrator.arbiter.ledger import (
+    ArbiterConfig,
+    Denied,
+    Event,
+    Granted,
+    Reclaim,
+    lease_need,
+)
 
 Status = Literal["cold", "resident", "parked"]
 UNLOAD_AFTER_SECONDS = 600.0  # StageSettings.unload_after default
@@ -97,8 +104,8 @@ class LeasedMemory:
     def lease_bytes(self, stage: str) -> int:
         snap = self.core.snapshot(0.0)
         charged = any(h.holder_id == stage and h.context_bytes for h in snap.holders)
-        context = 0 if charged else self.physics.context_bytes
-        return self.core.lease_size(stage, self.physics.stage(stage).peak_bytes) + context
+        model = self.core.lease_size(stage, self.physics.stage(stage).peak_bytes)
+        return lease_need(model, self.physics.context_bytes, charged)
 
     def free_bytes(self) -> int:
         return self.core.free

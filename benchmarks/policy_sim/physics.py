@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from meshpipe.catalogue import STAGES
-from orchestrator.arbiter.ledger import CUDA_CONTEXT_BYTES, GIB
+from orchestrator.arbiter.ledger import CUDA_CONTEXT_BYTES, GIB, lease_need
 
 # Pipeline order, from the stage catalogue; the first stage works on the photo, the others
 # on each object it found.
@@ -22,6 +22,7 @@ class StagePhysics:
     weights_bytes: int  # what a park / wake moves between pinned host RAM and the device
     run_seconds: float  # one item (image or object), warm
     max_batch: int = 8
+    grouped: bool = False  # a batch is one model call (shape's GenerateShapeBatch)
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Physics:
         return self.stage(name).weights_bytes / GIB * self.wake_seconds_per_gib
 
     def lease_bytes(self, name: str) -> int:
-        return self.stage(name).peak_bytes + self.context_bytes
+        return lease_need(self.stage(name).peak_bytes, self.context_bytes, False)
 
 
 def production_physics(cold_load_seconds: float) -> Physics:
@@ -53,7 +54,7 @@ def production_physics(cold_load_seconds: float) -> Physics:
         stages=(
             StagePhysics("detector", int(5.0 * GIB), int(4.0 * GIB), 1.5),
             StagePhysics("matting", int(3.26 * GIB), int(0.42 * GIB), 0.3),
-            StagePhysics("shape", int(10.07 * GIB), int(4.59 * GIB), 6.45),
+            StagePhysics("shape", int(10.07 * GIB), int(4.59 * GIB), 6.45, grouped=True),
             StagePhysics("texture", int(10.0 * GIB), int(5.0 * GIB), 21.0),
         ),
         cold_load_seconds=cold_load_seconds,
@@ -115,6 +116,12 @@ ASSUMPTIONS: tuple[tuple[str, str, str], ...] = (
         "assumption (conservative: batching only amortises swaps)",
     ),
     (
+        "when an item of a batch is done",
+        "shape: when the batch's one GenerateShapeBatch call ends; other stages: when its own "
+        "call ends (a batch's calls run one after another)",
+        "orchestrator/dispatch.py (only shape's sender takes a batch as one call)",
+    ),
+    (
         "first request after a load",
         "not modelled (warm-up cost ignored for every policy)",
         "assumption (favours (a), which reloads most)",
@@ -131,7 +138,7 @@ ASSUMPTIONS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "(c) meshpipe",
-        "LeaseCore (min residency 10 s, LRU reclaim, park to pinned RAM, unload after 600 s parked, stage processes exit when asked) + choose_next_batch (age bound 120 s)",
+        "LeaseCore (min residency 10 s, LRU reclaim, park to pinned RAM, unload after 600 s parked, stage processes exit when asked) + choose_next_batch (age bound 120 s, job order: due time = arrival + 30 s x objects, aging 120 s)",
         "orchestrator/arbiter/core.py, orchestrator/policy.py",
     ),
 )

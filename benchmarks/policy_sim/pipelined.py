@@ -4,6 +4,8 @@ LeasedMemory."""
 
 from __future__ import annotations
 
+import itertools
+
 from benchmarks.policy_sim.memory import AllResident, Infeasible, LeasedMemory, Memory
 from benchmarks.policy_sim.physics import STAGE_ORDER, Physics
 from benchmarks.policy_sim.result import RunResult, infeasible
@@ -36,6 +38,7 @@ def _simulate(
     name: str, physics: Physics, workload: Workload, memory: Memory, policy: BatchPolicy
 ) -> RunResult:
     queues: dict[str, list[WorkItem]] = {s: [] for s in STAGE_ORDER}
+    seq = itertools.count()
     objects = {j.job_id: j.objects for j in workload.jobs}
     left = dict(objects)
     done: dict[str, float] = {}
@@ -44,7 +47,8 @@ def _simulate(
     while True:
         while arrivals and arrivals[0].arrival <= t:
             job = arrivals.pop(0)
-            queues[STAGE_ORDER[0]].append(WorkItem(job.job_id, 0, job.arrival))
+            item = WorkItem(job.job_id, next(seq), job.arrival, job.arrival, job.objects)
+            queues[STAGE_ORDER[0]].append(item)
         views = [_view(physics, memory, queues, stage) for stage in STAGE_ORDER]
         batch = choose_next_batch(views, t, memory.free_bytes(), policy)
         if batch is None:
@@ -52,12 +56,16 @@ def _simulate(
                 break
             t = arrivals[0].arrival
             continue
-        t = memory.bring_up(batch.stage, t)
-        t += len(batch.items) * physics.stage(batch.stage).run_seconds
+        start = memory.bring_up(batch.stage, t)
+        stage = physics.stage(batch.stage)
+        t = start + len(batch.items) * stage.run_seconds
         memory.used(batch.stage, t)
-        for item in batch.items:
+        for k, item in enumerate(batch.items):
+            # one model call for the whole batch (shape) ends at once; other stages' calls
+            # of a batch run one after the other, each item done when its call ends
+            finished = t if stage.grouped else start + (k + 1) * stage.run_seconds
             queues[batch.stage].remove(item)
-            _route(batch.stage, item, t, queues, objects, left, done)
+            _route(batch.stage, item, finished, queues, objects, left, done, seq)
     arrival = {j.job_id: j.arrival for j in workload.jobs}
     return RunResult(
         name,
@@ -91,14 +99,19 @@ def _route(
     objects: dict[str, int],
     left: dict[str, int],
     done: dict[str, float],
+    seq: itertools.count[int],
 ) -> None:
     """Hand a finished item to the next stage (the detector fans out into objects)."""
     if stage == STAGE_ORDER[0]:
-        for k in range(objects[item.job_id]):
-            queues[STAGE_ORDER[1]].append(WorkItem(item.job_id, k, now))
+        for _ in range(objects[item.job_id]):
+            queues[STAGE_ORDER[1]].append(
+                WorkItem(item.job_id, next(seq), now, item.job_since, item.job_objects)
+            )
     elif stage != STAGE_ORDER[-1]:
         following = STAGE_ORDER[STAGE_ORDER.index(stage) + 1]
-        queues[following].append(WorkItem(item.job_id, item.object_index, now))
+        queues[following].append(
+            WorkItem(item.job_id, next(seq), now, item.job_since, item.job_objects)
+        )
     else:
         left[item.job_id] -= 1
         if left[item.job_id] == 0:

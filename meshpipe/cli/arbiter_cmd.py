@@ -1,5 +1,5 @@
-"""`meshpipe arbiter`: serve one GPU's lease arbiter (settings from MESHPIPE_ARBITER_* and
-flags; byte sizes accept units such as 24GiB)."""
+"""`meshpipe arbiter`: serve the lease arbiter of one GPU, or of several (one ledger each;
+settings from MESHPIPE_ARBITER_* and flags; byte sizes accept units such as 24GiB)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("arbiter", help="serve the GPU lease arbiter of one device")
+    p = sub.add_parser("arbiter", help="serve the GPU lease arbiter of one device (or several)")
     p.add_argument("--host", help="gRPC bind address")
     p.add_argument("--port", type=int, help="gRPC port (0 = free port)")
     p.add_argument("--metrics-port", type=int, help="/metrics port (0 = free, -1 = off)")
     p.add_argument("--device-index", type=int, help="GPU index")
+    p.add_argument("--devices", help="GPU indices to ration, one ledger each, e.g. 0,1")
     p.add_argument("--device-kind", choices=("auto", "nvml", "simulated"), help="device truth")
     p.add_argument("--sim-capacity", help="simulated device size, e.g. 24GiB")
     p.add_argument("--budget", help="budget before the safety margin, e.g. 20GiB")
@@ -33,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
         "port": args.port,
         "metrics_port": args.metrics_port,
         "device_index": args.device_index,
+        "devices": _indices(args.devices) if args.devices else None,
         "device_kind": args.device_kind,
         "sim_capacity_bytes": args.sim_capacity,
         "budget_bytes": args.budget,
@@ -44,3 +46,8 @@ def run(args: argparse.Namespace) -> int:
     settings = ArbiterSettings(**{k: v for k, v in flags.items() if v is not None})
     asyncio.run(serve_arbiter(settings))
     return 0
+
+
+def _indices(text: str) -> list[int]:
+    """ "0,1" -> [0, 1]."""
+    return [int(part) for part in text.split(",") if part.strip()]

@@ -92,7 +92,8 @@ class StageMetrics:
         )
         self.peak_device = Gauge(
             "meshpipe_stage_last_peak_device_bytes",
-            "Peak device memory of the last request (reserved + context), bytes.",
+            "Peak reserved device memory of the last request (model + activations; the CUDA "
+            "context is not included), bytes.",
             ["stage"],
             registry=r,
         )

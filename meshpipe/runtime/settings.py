@@ -3,7 +3,7 @@ env prefix (MESHPIPE_<STAGE>_) and backend knobs; the object is built once in ma
 
 from __future__ import annotations
 
-from pydantic import ByteSize, Field
+from pydantic import ByteSize, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -59,7 +59,11 @@ class StageSettings(BaseSettings):
         "",
         description="host:port of the GPU lease arbiter; empty = no arbiter (always granted).",
     )
-    device_index: int = Field(0, ge=0, description="GPU index whose arbiter ledger to join.")
+    device_index: int = Field(
+        0,
+        ge=0,
+        description="GPU index whose arbiter ledger to join; unset, the N of a `cuda:N` device.",
+    )
     lease_priority: int = Field(0, description="Priority of the stage's lease requests.")
     lease_heartbeat_seconds: float = Field(
         1.0,
@@ -83,3 +87,12 @@ class StageSettings(BaseSettings):
     )
     log_json: bool = Field(False, description="Log as JSON lines instead of text.")
     log_level: str = Field("INFO", description="Root log level.")
+
+    @model_validator(mode="after")
+    def _ledger_of_the_device(self) -> StageSettings:
+        """A stage on `cuda:N` takes its leases from GPU N's ledger unless told otherwise."""
+        if "device_index" not in self.model_fields_set and self.device.startswith("cuda:"):
+            index = self.device.split(":", 1)[1]
+            if index.isdigit():
+                self.device_index = int(index)
+        return self

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,6 +128,14 @@ class Arbiter:
             truth_interval=settings.truth_interval_seconds,
             drift_threshold=int(settings.drift_threshold_bytes),
         )
+
+    @classmethod
+    def per_device(
+        cls, settings: ArbiterSettings, devices: Iterable[int], metrics: ArbiterMetrics
+    ) -> dict[int, Arbiter]:
+        """One arbiter (ledger) per GPU index, with the same settings and metrics (labelled
+        by device)."""
+        return {d: cls.from_settings(settings.for_device(d), metrics) for d in sorted(set(devices))}
 
     # ------------------------------------------------------------------ API
     async def start(self) -> None:

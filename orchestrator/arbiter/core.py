@@ -39,6 +39,8 @@ from orchestrator.arbiter.ledger import (
     Released,
     ReleaseReason,
     WaiterView,
+    lease_need,
+    model_lease_bytes,
 )
 
 
@@ -99,10 +101,8 @@ class LeaseCore:
 
     def lease_size(self, stage: str, requested: int) -> int:
         """Model bytes a lease for `stage` gets: learned peak, else max(asked, estimate)."""
-        learned = self._learned.get(stage)
-        if learned:
-            return learned
-        return max(requested, self.config.estimates.get(stage, 0))
+        estimate = self.config.estimates.get(stage, 0)
+        return model_lease_bytes(self._learned.get(stage, 0), estimate, requested)
 
     def has_session(self, holder_id: str) -> bool:
         return holder_id in self._holders
@@ -295,8 +295,8 @@ class LeaseCore:
         return h
 
     def _need(self, w: _Waiter) -> int:
-        h = self._holders[w.holder_id]
-        return w.model_bytes + (0 if h.context_bytes else self.config.context_bytes)
+        charged = self._holders[w.holder_id].context_bytes > 0
+        return lease_need(w.model_bytes, self.config.context_bytes, charged)
 
     def _order_key(self, w: _Waiter, now: float) -> tuple[int, int, float, int]:
         if now - w.enqueued_at >= self.config.aging_seconds:

@@ -10,6 +10,20 @@ MIB = 1 << 20
 GIB = 1 << 30
 CUDA_CONTEXT_BYTES = 617 * MIB  # measured per process on an H200 (docs/design.md §Measured physics)
 
+
+def model_lease_bytes(learned: int, estimate: int, asked: int = 0) -> int:
+    """Model bytes a lease of a stage gets (its weights + activation peak, no context): the
+    largest peak the stage reported once one is known, else the larger of what it asks and
+    the configured estimate."""
+    return learned if learned > 0 else max(asked, estimate)
+
+
+def lease_need(model_bytes: int, context_bytes: int, context_charged: bool) -> int:
+    """What a lease takes from the budget: the model bytes plus, for a process whose CUDA
+    context is not charged yet, one context. The only place the two are added."""
+    return model_bytes + (0 if context_charged else context_bytes)
+
+
 DenyCode = Literal["RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "INVALID_ARGUMENT", "CANCELLED"]
 ReleaseReason = Literal["released", "expired", "closed"]
 

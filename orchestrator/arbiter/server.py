@@ -39,19 +39,20 @@ async def create_arbiter_server(
 
 
 async def serve_arbiter(settings: ArbiterSettings) -> None:
-    """Run one device's arbiter until SIGTERM/SIGINT."""
+    """Run the arbiter of each device in `settings.device_indices()` until SIGTERM/SIGINT."""
     configure_logging(settings.log_level, settings.log_json)
     metrics = ArbiterMetrics()
     metrics_server = MetricsServer.optional(
         metrics.registry, settings.metrics_host, settings.metrics_port
     )
-    arbiter = Arbiter.from_settings(settings, metrics)
+    arbiters = Arbiter.per_device(settings, settings.device_indices(), metrics)
     server, port, health_servicer = await create_arbiter_server(
-        {settings.device_index: arbiter}, f"{settings.host}:{settings.port}"
+        arbiters, f"{settings.host}:{settings.port}"
     )
     await server.start()
-    await arbiter.start()
-    await arbiter.check_truth()
+    for arbiter in arbiters.values():
+        await arbiter.start()
+        await arbiter.check_truth()
     await set_health(health_servicer, ("", SERVICE_NAME))
     stop = asyncio.Event()
     stop_on_signals(stop)
@@ -59,11 +60,12 @@ async def serve_arbiter(settings: ArbiterSettings) -> None:
         settings.ready_file,
         {"grpc_port": port, "metrics_port": metrics_server.port if metrics_server else None},
     )
-    log.info("arbiter serving device %d on %s:%d", settings.device_index, settings.host, port)
+    log.info("arbiter serving devices %s on %s:%d", sorted(arbiters), settings.host, port)
     await stop.wait()
     await health_servicer.enter_graceful_shutdown()
     await server.stop(settings.grace_seconds)
-    await arbiter.close()
+    for arbiter in arbiters.values():
+        await arbiter.close()
     if metrics_server:
         metrics_server.close()
     log.info("arbiter stopped")

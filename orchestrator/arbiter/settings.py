@@ -28,6 +28,11 @@ class ArbiterSettings(BaseSettings):
         _PROCESS.metrics_port, ge=-1, le=65535, description="/metrics port; 0 free, -1 off."
     )
     device_index: int = Field(0, ge=0, description="GPU index whose memory this arbiter rations.")
+    devices: list[int] = Field(
+        default_factory=list,
+        description="GPU indices rationed by this process, one ledger each with these same "
+        "settings (JSON, e.g. [0, 1]); empty = [device_index].",
+    )
     device_kind: str = Field(
         "auto",
         pattern="^(auto|nvml|simulated)$",
@@ -82,6 +87,14 @@ class ArbiterSettings(BaseSettings):
     grace_seconds: float = Field(5.0, ge=0, description="Drain time on SIGTERM.")
     log_json: bool = Field(False, description="Log as JSON lines instead of text.")
     log_level: str = Field("INFO", description="Root log level.")
+
+    def device_indices(self) -> list[int]:
+        """The GPUs this process keeps a ledger for, each once, in order."""
+        return sorted(set(self.devices)) or [self.device_index]
+
+    def for_device(self, device_index: int) -> ArbiterSettings:
+        """These settings for the ledger of one GPU."""
+        return self.model_copy(update={"device_index": device_index, "devices": []})
 
     def budget_for(self, device_total_bytes: int) -> int:
         """Budget = configured bytes (or fraction of the device) minus the safety margin."""

@@ -37,7 +37,7 @@ from services.detector.settings import DetectorSettings
 log = logging.getLogger(__name__)
 
 GIB = 1 << 30
-_DEFAULT_FOOTPRINT_GIB = {"2b": 6.1, "4b": 10.6, "8b": 19.6}  # bf16 weights + 1 MP input + ctx
+_DEFAULT_FOOTPRINT_GIB = {"2b": 5.5, "4b": 10.0, "8b": 19.0}  # bf16 weights + 1 MP input
 NO_PROMPT_NOTICE = "no categories given: the whole image is one object"
 
 

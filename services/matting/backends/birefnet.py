@@ -30,7 +30,7 @@ from services.matting.settings import MattingSettings
 log = logging.getLogger(__name__)
 
 GIB = 1 << 30
-_DEFAULT_FOOTPRINT_GIB = 2.95  # 1024 px fp16: 2.32 GiB peak reserved (H200) + context
+_DEFAULT_FOOTPRINT_GIB = 2.35  # 1024 px fp16: 2.32 GiB peak reserved (H200), no context
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 

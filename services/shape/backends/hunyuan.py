@@ -40,8 +40,9 @@ from services.shape.settings import ShapeSettings
 log = logging.getLogger(__name__)
 
 GIB = 1 << 30
-# Lease estimates without a memory profile (docs/design.md §Measured physics: peak reserved at octree 256 + context).
-_DEFAULT_FOOTPRINT_GIB = {"v2-mini": 8.4, "v2-0": 10.7}
+# Lease estimates without a memory profile: peak reserved at octree 256 (weights +
+# activations; the arbiter adds the CUDA context).
+_DEFAULT_FOOTPRINT_GIB = {"v2-mini": 7.8, "v2-0": 10.1}
 _WARMUP_RESOLUTION = 64
 
 

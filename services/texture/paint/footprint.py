@@ -1,7 +1,8 @@
 """Starting lease estimate of the paint backend, following its settings.
 
-peak reserved = CUDA context + weights on the GPU during the heaviest diffusion step + that
-step's activations + the render/bake buffers. Weights come from the loaded modules when known (exact bytes),
+lease estimate = peak reserved = weights on the GPU during the heaviest diffusion step +
+that step's activations + the render/bake buffers; the process's CUDA context is not in it
+(the arbiter adds it once per process). Weights come from the loaded modules when known (exact bytes),
 else from the published architectures. The activation and buffer constants are starting
 points (half precision, 512 px per view), to be replaced by `scripts/gpu/texture_bench.py`
 measurements; the runtime replaces the estimate by the learned peak after each request
@@ -15,7 +16,6 @@ from collections.abc import Mapping
 from services.texture.paint.settings import PaintSettings
 
 GIB = 1 << 30
-CONTEXT_BYTES = int(0.6 * GIB)
 # Parameters of the published models: delight = SD 1.5 InstructPix2Pix (UNet 860 M, VAE 84 M,
 # CLIP-L text 123 M); multiview = SD 2.1 UNet twice (dual stream) + multiview/reference
 # attention = 1831 M, VAE 84 M, OpenCLIP-H text 340 M (counted on the real configs).
@@ -34,7 +34,7 @@ BAKE_BYTES_PER_TEXEL_PER_VIEW = 24  # projected texture (3), cos map, boundary m
 # Peak reserved GiB measured through the backend on an NVIDIA H200 (torch 2.11 + CUDA 13,
 # real architectures with RANDOM weights, fp16, 40k-face mesh; benchmarks/results/gpu/
 # texture_service_h200.md through the texture service, texture_paint_h200*.md directly), keyed by (one_model_at_a_time, offload, views, render, texture).
-# Where a configuration was measured, the estimate is that peak + context + a 5 % margin.
+# Where a configuration was measured, the estimate is that peak + a 5 % margin.
 MEASURED_PEAK_RESERVED_GIB: Mapping[tuple[bool, str, int, int, int], float] = {
     (False, "none", 6, 2048, 2048): 11.88,
     (False, "none", 6, 1024, 1024): 11.73,
@@ -51,7 +51,7 @@ MEASURED_MARGIN = 1.05
 
 
 def measured_bytes(settings: PaintSettings, element_size: int) -> int | None:
-    """The measured peak (+ context and margin) for these settings, if they were measured."""
+    """The measured peak (+ margin) for these settings, if they were measured."""
     key = (
         settings.one_model_at_a_time,
         settings.offload,
@@ -62,7 +62,7 @@ def measured_bytes(settings: PaintSettings, element_size: int) -> int | None:
     gib = MEASURED_PEAK_RESERVED_GIB.get(key)
     if gib is None or element_size != 2:
         return None
-    return int(CONTEXT_BYTES + gib * GIB * MEASURED_MARGIN)
+    return int(gib * GIB * MEASURED_MARGIN)
 
 
 def estimate_bytes(
@@ -96,7 +96,7 @@ def estimate_bytes(
     )
     # Buffers count on top of the diffusion peak: the caching allocator keeps the blocks
     # of the diffusion steps reserved, and the bake's large tensors rarely fit in them.
-    return int(CONTEXT_BYTES + peak_step + buffers)
+    return int(peak_step + buffers)
 
 
 def _resident(settings: PaintSettings, weights: Mapping[str, float], running: str) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmarks.policy_sim import ordering
 from benchmarks.policy_sim.__main__ import main
 from benchmarks.policy_sim.grid import GIB, check_targets, run_grid
 from benchmarks.policy_sim.physics import production_physics
@@ -42,3 +43,14 @@ def test_the_cli_writes_markdown_json_and_a_plot(tmp_path: Path) -> None:
     assert "## Assumptions" in (tmp_path / "policy_sim.md").read_text()
     assert (tmp_path / "policy_sim.json").stat().st_size > 1000
     assert (tmp_path / "policy_sim.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| before makespan s |" in (tmp_path / "policy_sim_job_order.md").read_text()
+
+
+def test_job_order_finishes_the_median_job_earlier_without_a_longer_makespan() -> None:
+    pairs = ordering.run_pairs(seeds=(7, 1, 2, 3, 4, 5))
+    for p in pairs:
+        assert p.after.makespan <= 1.05 * p.before.makespan, p
+        if p.budget_gib == 24:
+            assert p.after.p50 <= 0.6 * p.after.makespan, p
+    seed7 = next(p for p in pairs if p.seed == 7 and p.budget_gib == 24)
+    assert seed7.before.p50 / seed7.before.makespan > 0.7, "the old order: late for everyone"

@@ -18,6 +18,7 @@ from orchestrator.domain import Stage
 from orchestrator.lease_view import LeaseState, StageLease, lease_state
 from orchestrator.metrics import OrchestratorMetrics
 from orchestrator.policy import BatchPolicy
+from orchestrator.sending import JobKey
 
 GIB = 1 << 30
 CTX = GIB // 2
@@ -249,3 +250,71 @@ def test_lease_state_from_the_ledger() -> None:
     roomy = LedgerSnapshot(0, 16 * GIB, 0, 0, (), (), {"matting": 2 * GIB})
     assert lease_state(roomy, CTX, {"shape": 3 * GIB}).all_fit()
     assert LeaseState().all_fit(), "no arbiter in sight: stages overlap"
+
+
+async def job_order(d: LeaseAwareDispatcher, pause: float) -> list[str]:
+    """One shape call holds the stage; a later job's request is queued, `pause` passes,
+    then an earlier job's request is queued; the order in which they are sent."""
+    order: list[str] = []
+    gate = asyncio.Event()
+
+    async def hold() -> None:
+        await gate.wait()
+
+    async def record(tag: str) -> None:
+        order.append(tag)
+
+    running = asyncio.create_task(d.run(Stage.SHAPE, JobKey("first", 0.0), hold))
+    await asyncio.sleep(0.05)
+    late = JobKey("late", since=1000.0)
+    early = JobKey("early", since=10.0)
+    calls = [asyncio.create_task(d.run(Stage.SHAPE, late, functools.partial(record, "late")))]
+    await asyncio.sleep(pause)
+    calls.append(asyncio.create_task(d.run(Stage.SHAPE, early, functools.partial(record, "early"))))
+    await asyncio.sleep(0.05)
+    gate.set()
+    await asyncio.gather(running, *calls)
+    await d.close()
+    return order
+
+
+@pytest.mark.parametrize("budget", [16 * GIB, 4 * GIB])  # leases fit / batched
+async def test_an_earlier_job_s_request_goes_before_a_later_job_s(budget: int) -> None:
+    d = LeaseAwareDispatcher(
+        {s: 1 for s in Stage}, 10, OrchestratorMetrics(), FakeView(budget),
+        BatchPolicy(aging_seconds=60.0), max_batch=1, recheck_seconds=0.02,
+    )  # fmt: skip
+    assert await job_order(d, pause=0.05) == ["early", "late"]
+
+
+async def test_aging_lets_a_later_job_s_old_request_through() -> None:
+    d = LeaseAwareDispatcher(
+        {s: 1 for s in Stage}, 10, OrchestratorMetrics(), FakeView(16 * GIB),
+        BatchPolicy(aging_seconds=0.1), max_batch=1, recheck_seconds=0.02,
+    )  # fmt: skip
+    assert await job_order(d, pause=0.2) == ["late", "early"]
+
+
+async def test_stages_on_another_device_are_scheduled_by_that_device_s_ledger() -> None:
+    """Texture on device 1 (it fits there alone) runs while shape holds device 0, where
+    matting must wait for its turn; on one device texture would wait too (test above)."""
+    views = {0: FakeView(budget=4 * GIB), 1: FakeView(budget=4 * GIB)}
+    d = LeaseAwareDispatcher(
+        {s: 1 for s in Stage}, 10, OrchestratorMetrics(), views, BatchPolicy(),
+        recheck_seconds=0.02, placement={Stage.TEXTURE: 1},
+    )  # fmt: skip
+    gate = asyncio.Event()
+
+    async def held() -> None:
+        await gate.wait()
+
+    shape = asyncio.create_task(d.run(Stage.SHAPE, "a", held))
+    await asyncio.sleep(0.05)
+    matting = asyncio.create_task(d.run(Stage.MATTING, "b", held))
+    texture = asyncio.create_task(d.run(Stage.TEXTURE, "c", held))
+    await asyncio.sleep(0.1)
+    assert d.in_flight(Stage.SHAPE) == 1 and d.in_flight(Stage.TEXTURE) == 1
+    assert d.in_flight(Stage.MATTING) == 0 and d.depth(Stage.MATTING) == 1
+    gate.set()
+    await asyncio.gather(shape, matting, texture)
+    await d.close()

@@ -6,7 +6,6 @@ leases that fit (or a batch of one) each call stays its own GenerateShape."""
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from orchestrator.dispatch import LeaseAwareDispatcher
 from orchestrator.domain import Stage
 from orchestrator.metrics import OrchestratorMetrics
 from orchestrator.policy import BatchPolicy
-from orchestrator.stages import ShapeOutput, StageClients
+from orchestrator.stages import ShapeOutput, StageClients, shape_request
 from tests.unit.orchestrator.conftest import make_settings
 from tests.unit.orchestrator.fakes import Behaviour, scene_png
 from tests.unit.orchestrator.test_lease_dispatch import GIB, FakeView
@@ -33,7 +32,7 @@ async def clients(tmp_path: Path, stage_address: str) -> AsyncIterator[StageClie
     await c.close()
 
 
-def dispatcher(budget: int) -> LeaseAwareDispatcher:
+def dispatcher(budget: int, clients: StageClients) -> LeaseAwareDispatcher:
     return LeaseAwareDispatcher(
         {s: 1 for s in Stage},
         10,
@@ -42,13 +41,15 @@ def dispatcher(budget: int) -> LeaseAwareDispatcher:
         BatchPolicy(),
         max_batch=8,
         recheck_seconds=0.02,
+        senders={Stage.SHAPE: clients.senders()[Stage.SHAPE]},
     )
 
 
 async def shape_calls(
     d: LeaseAwareDispatcher, clients: StageClients, seeds: list[int]
 ) -> tuple[list[asyncio.Task[Any]], asyncio.Event]:
-    """Hold the device with a texture call, queue one shape call per seed, then let go."""
+    """Hold the device with a texture call, queue one shape request per seed (the shape
+    stage's sender is the real client's), then let go."""
     gate = asyncio.Event()
 
     async def texture() -> None:
@@ -57,9 +58,7 @@ async def shape_calls(
     held = asyncio.create_task(d.run(Stage.TEXTURE, "j0", texture))
     await asyncio.sleep(0.05)
     tasks = [
-        asyncio.create_task(
-            d.run(Stage.SHAPE, f"j{seed}", functools.partial(clients.shape, PNG, seed, 0, 0, 0.0))
-        )
+        asyncio.create_task(d.run(Stage.SHAPE, f"j{seed}", shape_request(PNG, seed, 0, 0, 0.0)))
         for seed in seeds
     ]
     await asyncio.sleep(0.05)
@@ -72,7 +71,7 @@ async def test_a_shape_batch_is_one_rpc_with_per_item_outcomes(
 ) -> None:
     behaviour.shape_fail_seed = 2
     behaviour.unavailable["shape"] = 1  # the whole batch call is retried once
-    d = dispatcher(budget=4 * GIB)  # no two models fit: batched
+    d = dispatcher(4 * GIB, clients)  # no two models fit: batched
     try:
         tasks, gate = await shape_calls(d, clients, [1, 2, 3])
         gate.set()
@@ -91,7 +90,7 @@ async def test_a_shape_batch_is_one_rpc_with_per_item_outcomes(
 async def test_a_cancelled_caller_s_item_is_left_out_of_the_batch(
     clients: StageClients, behaviour: Behaviour
 ) -> None:
-    d = dispatcher(budget=4 * GIB)
+    d = dispatcher(4 * GIB, clients)
     try:
         tasks, gate = await shape_calls(d, clients, [1, 2, 3])
         tasks[2].cancel()  # seed 2's job is cancelled while queued
@@ -108,7 +107,7 @@ async def test_a_cancelled_caller_s_item_is_left_out_of_the_batch(
 async def test_when_leases_fit_each_shape_call_stays_single(
     clients: StageClients, behaviour: Behaviour
 ) -> None:
-    d = dispatcher(budget=64 * GIB)  # everything fits: FIFO, no batches
+    d = dispatcher(64 * GIB, clients)  # everything fits: FIFO, no batches
     try:
         tasks, gate = await shape_calls(d, clients, [1, 2])
         gate.set()
