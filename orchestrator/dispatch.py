@@ -142,11 +142,14 @@ class _Work:
     future: asyncio.Future[Any]
     queued_at: float = field(default_factory=time.monotonic)
     item: WorkItem | None = None
+    # The submitter's context (its request id reaches the stage call's log lines/metadata).
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
 
 async def _execute(work: _Work) -> None:
     """Run one call and settle its future; cancelling the future cancels the call."""
-    task = asyncio.create_task(work.call())
+    work.context.run(_MEMBER.set, _MEMBER.get())  # the batch this call belongs to, if any
+    task = asyncio.create_task(work.call(), context=work.context)
     work.future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
     try:
         await asyncio.wait({task})

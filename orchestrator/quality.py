@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meshpipe.errors import InvalidInput
+from meshpipe.errors import InvalidInput, preview
 from orchestrator.domain import JobOptions
 
 # Knob values per profile; 0 keeps the stage's own default. "standard" changes nothing.
@@ -19,7 +19,8 @@ def apply_quality(options: JobOptions, profile: str) -> JobOptions:
     name = profile or DEFAULT_PROFILE
     if name not in PROFILES:
         raise InvalidInput(
-            f"options.quality={profile!r} is unknown; expected one of {', '.join(PROFILES)}"
+            f"options.quality={preview(profile)} is unknown; expected one of {', '.join(PROFILES)}",
+            "options.quality",
         )
     updates = {k: v for k, v in PROFILES[name].items() if not getattr(options, k)}
     return options.model_copy(update={"quality": name, **updates})

@@ -10,6 +10,8 @@ from PIL import Image
 
 from meshpipe.errors import InvalidInput
 from meshpipe.images import decode_image
+from meshpipe.runtime.callctx import MAX_REQUEST_ID_CHARS, accept_request_id
+from meshpipe.v1 import orchestrator_pb2 as pb
 from orchestrator.domain import JobRequest
 from orchestrator.settings import Limits
 
@@ -20,6 +22,10 @@ TEXTURE_SIZE_RANGE = (256, 4096)
 GUIDANCE_RANGE = (0.0, 100.0)  # exclusive low
 FRACTION_RANGE = (0.0, 1.0)  # exclusive low
 CROP_PADDING_RANGE = (0.0, 2.0)  # exclusive low
+MAX_TIME_LIMIT_SECONDS = 7 * 24 * 3600.0
+MAX_QUALITY_CHARS = 32
+MAX_FORMATS = 8
+MAX_FORMAT_CHARS = 16
 
 
 @dataclass(frozen=True)
@@ -30,19 +36,45 @@ class ValidImage:
     extension: str
 
 
+def check_strings(request: pb.SubmitJobRequest, limits: Limits) -> None:
+    """Bound every string a client sends before anything uses or logs it (messages quote at
+    most a short prefix). Raises InvalidInput naming the field."""
+    _check_len("prompt", request.prompt, limits.max_prompt_chars)
+    _check_len("name", request.name, limits.max_name_chars)
+    _check_len("options.quality", request.options.quality, MAX_QUALITY_CHARS)
+    _check_len("request_id", request.request_id, MAX_REQUEST_ID_CHARS)
+    if request.request_id and not accept_request_id(request.request_id) == request.request_id:
+        raise InvalidInput("request_id may only hold letters, digits and ._:-", "request_id")
+    formats = list(request.options.formats)
+    if len(formats) > MAX_FORMATS:
+        raise InvalidInput(f"options.formats lists over {MAX_FORMATS} formats", "options.formats")
+    for i, value in enumerate(formats):
+        _check_len(f"options.formats[{i}]", value, MAX_FORMAT_CHARS)
+
+
+def _check_len(field: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise InvalidInput(
+            f"{field} is {len(value)} characters long, over the limit of {limit}", field
+        )
+
+
 def validate_request(request: JobRequest, limits: Limits) -> None:
     """Check the prompt, name and options (not the image)."""
-    if len(request.prompt) > limits.max_prompt_chars:
-        raise InvalidInput(
-            f"prompt is {len(request.prompt)} characters long, over the limit of "
-            f"{limits.max_prompt_chars}"
-        )
-    if len(request.name) > limits.max_name_chars:
-        raise InvalidInput(f"name is over the limit of {limits.max_name_chars} characters")
+    _check_len("prompt", request.prompt, limits.max_prompt_chars)
+    _check_len("name", request.name, limits.max_name_chars)
     o = request.options
+    limit = o.time_limit_seconds
+    if not math.isfinite(limit) or not 0 <= limit <= MAX_TIME_LIMIT_SECONDS:
+        raise InvalidInput(
+            f"options.time_limit_seconds={limit} is out of range: 0 (none) to "
+            f"{MAX_TIME_LIMIT_SECONDS}",
+            "options.time_limit_seconds",
+        )
     if o.max_objects > limits.max_objects:
         raise InvalidInput(
-            f"options.max_objects={o.max_objects} is over the limit of {limits.max_objects}"
+            f"options.max_objects={o.max_objects} is over the limit of {limits.max_objects}",
+            "options.max_objects",
         )
     _check_int("options.shape.steps", o.steps, STEPS_RANGE)
     _check_int("options.shape.octree_resolution", o.octree_resolution, OCTREE_RANGE)
@@ -56,13 +88,15 @@ def validate_request(request: JobRequest, limits: Limits) -> None:
 def _check_int(name: str, value: int, bounds: tuple[int, int]) -> None:
     low, high = bounds
     if value != 0 and not low <= value <= high:
-        raise InvalidInput(f"{name}={value} is out of range: 0 (default) or {low}..{high}")
+        raise InvalidInput(f"{name}={value} is out of range: 0 (default) or {low}..{high}", name)
 
 
 def _check_float(name: str, value: float, bounds: tuple[float, float]) -> None:
     low, high = bounds
     if not math.isfinite(value) or value < 0 or value > high or (0 < value <= low):
-        raise InvalidInput(f"{name}={value} is out of range: 0 (default) or in ({low}, {high}]")
+        raise InvalidInput(
+            f"{name}={value} is out of range: 0 (default) or in ({low}, {high}]", name
+        )
 
 
 def validate_image(data: bytes, limits: Limits) -> ValidImage:

@@ -5,9 +5,10 @@ ready file and gRPC health, keeps every child's log in `<run_dir>/<name>.log`, a
 everything (orchestrator first) with SIGTERM, then SIGKILL after a grace period. The
 machine's cores are divided among the four stage processes' numeric thread pools.
 
-The orchestrator's port is chosen before the stages start, because it also serves the
-embedded GPU lease arbiter: every stage's `ARBITER_ADDRESS` points at it (unless the
-environment already sets one, or `arbiter=False`). A stage that exits unexpectedly is
+The orchestrator's internal port is chosen before the stages start, because it serves the
+embedded GPU lease arbiter (never on the client-facing port): every stage's
+`ARBITER_ADDRESS` points at it (unless the environment already sets one, or
+`arbiter=False`). A stage that exits unexpectedly is
 restarted on its port by a supervisor thread, at most `max_restarts` times.
 
     with LocalSystem(Path("runs/now"), Path("out")) as system:
@@ -75,6 +76,7 @@ class LocalSystem:
     run_dir: Path
     output_dir: Path
     orchestrator_port: int = 0
+    internal_port: int = 0
     orchestrator_args: Sequence[str] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     child_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -102,6 +104,7 @@ class LocalSystem:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
         self.orchestrator_port = self.orchestrator_port or free_port()
+        self.internal_port = self.internal_port or free_port()
         try:
             for stage in STAGES:
                 self._spawn(stage, self._args(stage, 0))
@@ -124,6 +127,7 @@ class LocalSystem:
         if name != "orchestrator":
             return ["stage", name, "--port", str(port), "--metrics-port", "0"]
         argv = ["orchestrator", "--port", str(port), "--metrics-port", "0"]
+        argv += ["--internal-port", str(self.internal_port)]
         argv += ["--out", str(self.output_dir)]
         for stage in STAGES:
             argv += [f"--{stage}", self.addresses[stage]]
@@ -158,7 +162,7 @@ class LocalSystem:
         env = thread_env(self.threads_per_stage, environ)
         key = f"MESHPIPE_{stage.upper()}_ARBITER_ADDRESS"
         if self.arbiter and key not in environ:
-            env[key] = f"{HOST}:{self.orchestrator_port}"
+            env[key] = f"{HOST}:{self.internal_port}"
         return env
 
     def _await(self, name: str) -> None:
