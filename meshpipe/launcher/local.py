@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+import grpc
+
 from meshpipe.launcher.process import (
     ChildProcess,
     LaunchError,
@@ -38,6 +40,7 @@ from meshpipe.launcher.process import (
 )
 from meshpipe.launcher.supervisor import Supervisor
 from meshpipe.runtime.registry import STAGES
+from meshpipe.runtime.tls import CaFiles, channel_credentials
 
 log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
@@ -87,6 +90,7 @@ class LocalSystem:
     arbiter: bool = True
     supervise: bool = True
     max_restarts: int = 3
+    tls: CaFiles | None = None  # serve every link over TLS (mutual TLS on internal links)
     children: dict[str, ChildProcess] = field(default_factory=dict, init=False)
     addresses: dict[str, str] = field(default_factory=dict, init=False)
     metrics_ports: dict[str, int] = field(default_factory=dict, init=False)
@@ -152,10 +156,27 @@ class LocalSystem:
 
     def _spawn(self, name: str, args: list[str]) -> None:
         argv = [self.python, "-m", "meshpipe.cli.main", *args]
-        env = {**self.env, **self.child_env.get(name, {})}
+        env = {**self._tls_env(name), **self.env, **self.child_env.get(name, {})}
         if name != "orchestrator":
             env = {**self._stage_env(name, {**os.environ, **env}), **env}
         self.children[name] = spawn(name, argv, self.run_dir, env)
+
+    def _credentials(self) -> grpc.ChannelCredentials | None:
+        if self.tls is None:
+            return None
+        return channel_credentials(str(self.tls.ca_cert), str(self.tls.cert), str(self.tls.key))
+
+    def _tls_env(self, name: str) -> dict[str, str]:
+        """Certificate settings of a child: TLS everywhere, mTLS on the internal links."""
+        if self.tls is None:
+            return {}
+        prefix = f"MESHPIPE_{name.upper()}_"
+        return {
+            prefix + "TLS_CERT_FILE": str(self.tls.cert),
+            prefix + "TLS_KEY_FILE": str(self.tls.key),
+            prefix + "TLS_CA_FILE": str(self.tls.ca_cert),
+            prefix + "TLS_CLIENT_AUTH": "true",
+        }
 
     def _stage_env(self, stage: str, environ: Mapping[str, str]) -> dict[str, str]:
         """Thread pools, and the orchestrator's embedded arbiter unless set otherwise."""
@@ -169,7 +190,7 @@ class LocalSystem:
         child = self.children[name]
         info = child.wait_ready(self.startup_timeout)
         address = f"{HOST}:{info['grpc_port']}"
-        wait_healthy(child, address, self.startup_timeout)
+        wait_healthy(child, address, self.startup_timeout, credentials=self._credentials())
         self.addresses[name] = address
         if info.get("metrics_port"):
             self.metrics_ports[name] = int(info["metrics_port"])
