@@ -32,7 +32,7 @@ def _scene(b: Behaviour, n: int = 1) -> bytes:
 
 
 def _status_details(err: grpc.aio.AioRpcError) -> list[Any]:
-    status = rpc_status.from_call(err)  # type: ignore[arg-type]
+    status = rpc_status.from_call(err)
     assert status is not None
     return list(status.details)
 
