@@ -17,6 +17,11 @@ def preview(value: str, max_chars: int = PREVIEW_CHARS) -> str:
     return f"{value[:max_chars]!r}... ({len(value)} characters)"
 
 
+class ConfigurationError(Exception):
+    """A process cannot start with its settings (an unauthenticated public bind, a missing
+    certificate, a malformed token file...). The CLI prints it as one line."""
+
+
 class MeshpipeError(Exception):
     """Base of every error meshpipe reports to a caller; the message is shown to the caller."""
 

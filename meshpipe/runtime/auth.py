@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from meshpipe.errors import PermissionDenied, Unauthenticated
+from meshpipe.errors import ConfigurationError, PermissionDenied, Unauthenticated
 
 OPEN_SERVICES = frozenset(
     {
@@ -58,7 +58,9 @@ class TokenTable:
                 continue
             principal, sep, token = item.partition(":")
             if not sep or not principal.strip() or len(token.strip()) < 16:
-                raise ValueError("token entries are `principal:token`, tokens ≥ 16 characters")
+                raise ConfigurationError(
+                    "token entries are `principal:token`, tokens ≥ 16 characters"
+                )
             entries.append((token.strip().encode(), principal.strip()))
         return cls(tuple(entries))
 

@@ -13,13 +13,14 @@ from typing import Any
 import grpc
 from pydantic import BaseModel, Field
 
+from meshpipe.errors import ConfigurationError
 from meshpipe.runtime import callctx
 from meshpipe.runtime.tls import channel_credentials, server_credentials
 
 log = logging.getLogger(__name__)
 
 
-class InsecureBind(RuntimeError):
+class InsecureBind(ConfigurationError):
     """A server without authentication was asked to bind a non-loopback address."""
 
 

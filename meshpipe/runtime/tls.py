@@ -19,9 +19,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from meshpipe.errors import ConfigurationError
+
 
 def _read(path: str) -> bytes:
-    return Path(path).expanduser().read_bytes()
+    try:
+        return Path(path).expanduser().read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def server_credentials(
@@ -30,7 +35,7 @@ def server_credentials(
     """Server TLS from PEM files; with `require_client_auth`, clients must present a
     certificate signed by `ca_file` (mutual TLS)."""
     if require_client_auth and not ca_file:
-        raise ValueError("mutual TLS needs tls_ca_file (the CA of the client certificates)")
+        raise ConfigurationError("mutual TLS needs tls_ca_file (the CA of the client certificates)")
     return grpc.ssl_server_credentials(
         [(_read(key_file), _read(cert_file))],
         root_certificates=_read(ca_file) if ca_file else None,

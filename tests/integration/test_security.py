@@ -4,6 +4,9 @@ certificates over real sockets on 127.0.0.1."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -160,3 +163,17 @@ def test_a_stage_logs_the_forwarded_request_id(secured: tuple[LocalSystem, CaFil
     log_text = (system.run_dir / "matting.log").read_text()
     lines = [line for line in log_text.splitlines() if "INVALID_ARGUMENT" in line]
     assert lines and all("[trace-sec-7]" in line for line in lines[-1:])
+
+
+@pytest.mark.parametrize("command", [["orchestrator"], ["arbiter"], ["stage", "matting"]])
+def test_an_unauthenticated_public_bind_is_refused_in_one_line(
+    command: list[str], tmp_path: Path
+) -> None:
+    argv = [sys.executable, "-m", "meshpipe.cli.main", *command]
+    argv += ["--host", "0.0.0.0", "--port", "0", "--metrics-port", "-1"]
+    env = {**os.environ, "MESHPIPE_ORCHESTRATOR_OUTPUT_DIR": str(tmp_path)}
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0, proc.stderr  # one line, no traceback
+    assert "refusing to bind 0.0.0.0 without authentication" in proc.stderr
+    assert "--insecure" in proc.stderr

@@ -14,6 +14,7 @@ import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from meshpipe.errors import ConfigurationError
 from meshpipe.runtime.auth import InternalGate, TokenTable
 from meshpipe.runtime.process import KEEPALIVE, Keepalive, build_grpc_server, set_health
 from meshpipe.runtime.security import InsecureBind, check_bind
@@ -121,7 +122,7 @@ def test_tokens_map_to_principals_in_constant_time_comparisons() -> None:
     assert table.principal("aaaaaaaaaaaaaaaa1") == "alice"
     assert table.principal("bbbbbbbbbbbbbbbb2") == "bob"
     assert table.principal("aaaaaaaaaaaaaaaa") is None
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         TokenTable.parse("alice:short")
 
 
