@@ -76,49 +76,80 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def throwaway_ca(folder: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.1")) -> CaFiles:
-    """Write a new CA (ca.pem) and a certificate for `hosts` signed by it (node.pem,
-    node.key, usable as server and client certificate) into `folder`; valid one day."""
-    folder.mkdir(parents=True, exist_ok=True)
+def _usage(*, sign: bool, cert_sign: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=sign,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=cert_sign,
+        crl_sign=cert_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _builder(
+    subject: str, issuer: x509.Name, key: ec.EllipticCurvePublicKey
+) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = (
+    return (
         x509.CertificateBuilder()
-        .subject_name(_name("meshpipe throwaway CA"))
-        .issuer_name(_name("meshpipe throwaway CA"))
-        .public_key(ca_key.public_key())
+        .subject_name(_name(subject))
+        .issuer_name(issuer)
+        .public_key(key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(ca_key, hashes.SHA256())
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key), critical=False)
     )
-    key = ec.generate_private_key(ec.SECP256R1())
+
+
+def _ca(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    return (
+        _builder("meshpipe throwaway CA", _name("meshpipe throwaway CA"), key.public_key())
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_usage(sign=False, cert_sign=True), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def _leaf(
+    key: ec.EllipticCurvePrivateKey,
+    ca: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    hosts: tuple[str, ...],
+) -> x509.Certificate:
     sans: list[x509.GeneralName] = []
     for host in hosts:
         try:
             sans.append(x509.IPAddress(ipaddress.ip_address(host)))
         except ValueError:
             sans.append(x509.DNSName(host))
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("meshpipe"))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
+    usages = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+    aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key())
+    return (
+        _builder("meshpipe", ca.subject, key.public_key())
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_usage(sign=True, cert_sign=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-            ),
-            critical=False,
-        )
+        .add_extension(aki, critical=False)
         .sign(ca_key, hashes.SHA256())
     )
+
+
+def throwaway_ca(folder: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.1")) -> CaFiles:
+    """Write a new CA (ca.pem) and a certificate for `hosts` signed by it (node.pem,
+    node.key, usable as server and client certificate) into `folder`; valid one day."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = _ca(ca_key)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _leaf(key, ca, ca_key, hosts)
     files = CaFiles(folder / "ca.pem", folder / "node.pem", folder / "node.key")
-    files.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    files.ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     files.key.touch(mode=0o600)
     files.key.write_bytes(_key_pem(key))

@@ -283,3 +283,16 @@ async def test_jobs_and_artifacts_are_visible_only_to_their_principal(
             with pytest.raises(grpc.aio.AioRpcError) as info:
                 await h.stub.ListJobs(pb.ListJobsRequest(), metadata=metadata)
             assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_the_same_request_id_from_another_principal_is_another_job(
+    tmp_path: Path, stage_address: str, behaviour: Behaviour
+) -> None:
+    settings = make_settings(tmp_path, stage_address, tokens=f"alice:{ALICE},bob:{BOB}")
+    async with running_orchestrator(settings, behaviour) as h:
+        request = pb.SubmitJobRequest(image=_scene(behaviour), request_id="same")
+        ids = []
+        for token in (ALICE, BOB, ALICE):
+            metadata = (("authorization", f"Bearer {token}"),)
+            ids.append((await h.stub.SubmitJob(request, metadata=metadata).read()).job_id)
+    assert ids[0] == ids[2] != ids[1]
