@@ -12,15 +12,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import grpc
 
 from meshpipe.errors import MeshpipeError, Unavailable, from_rpc_error
-from meshpipe.runtime.process import grpc_options
+from meshpipe.runtime.callctx import JOB_ID_HEADER
+from meshpipe.runtime.process import CLIENT_KEEPALIVE, grpc_options
 from meshpipe.v1 import orchestrator_pb2 as pb
 from meshpipe.v1 import orchestrator_pb2_grpc
 
@@ -65,11 +68,21 @@ class MeshpipeClient:
         timeout: float | None = 30.0,
         reattach_seconds: float = 60.0,
         max_message_bytes: int = 64 * MIB,
+        tls_ca: Path | None = None,
+        tls: bool = False,
+        token: str | None = None,
     ) -> None:
         self.address = address
         self.timeout = timeout
         self.reattach_seconds = reattach_seconds
-        self._channel = grpc.insecure_channel(address, options=grpc_options(max_message_bytes))
+        options = [*grpc_options(max_message_bytes), *CLIENT_KEEPALIVE]
+        if tls or tls_ca is not None:
+            ca = tls_ca.read_bytes() if tls_ca is not None else None
+            creds = grpc.ssl_channel_credentials(root_certificates=ca)
+            self._channel = grpc.secure_channel(address, creds, options=options)
+        else:
+            self._channel = grpc.insecure_channel(address, options=options)
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._stub = orchestrator_pb2_grpc.OrchestratorStub(self._channel)
 
     def close(self) -> None:
@@ -99,33 +112,55 @@ class MeshpipeClient:
         options: pb.JobOptions | None = None,
         name: str = "",
         on_event: EventCallback | None = None,
+        request_id: str | None = None,
     ) -> pb.JobEvent:
-        """Submit a photo and follow the job to its end; returns the final (done) event."""
-        request = pb.SubmitJobRequest(image=image, prompt=prompt, options=options, name=name)
-        return self._follow(lambda: self._stub.SubmitJob(request), on_event)
+        """Submit a photo and follow the job to its end; returns the final (done) event.
+        `request_id` (default: a fresh one) makes a resubmission attach to the same job."""
+        request = pb.SubmitJobRequest(
+            image=image,
+            prompt=prompt,
+            options=options,
+            name=name,
+            request_id=request_id or secrets.token_hex(16),
+        )
+        return self._follow(
+            lambda: self._stub.SubmitJob(request, metadata=self._metadata), on_event
+        )
 
     def watch(
         self, job_id: str, from_sequence: int = 0, on_event: EventCallback | None = None
     ) -> pb.JobEvent:
         """Follow a job (replaying from `from_sequence`) to its end; returns the done event."""
         request = pb.WatchJobRequest(job_id=job_id, from_sequence=from_sequence)
-        return self._follow(lambda: self._stub.WatchJob(request), on_event)
+        return self._follow(lambda: self._stub.WatchJob(request, metadata=self._metadata), on_event)
 
     def get(self, job_id: str) -> pb.GetJobResponse:
         """Summary, results and errors of a job."""
         with _typed_errors():
-            return self._stub.GetJob(pb.GetJobRequest(job_id=job_id), timeout=self.timeout)
+            return self._stub.GetJob(
+                pb.GetJobRequest(job_id=job_id), timeout=self.timeout, metadata=self._metadata
+            )
 
-    def list(self, limit: int = 0) -> list[pb.JobSummary]:
-        """Jobs, newest first."""
+    def list(
+        self, limit: int = 0, states: Sequence[pb.JobState] = (), page_token: str = ""
+    ) -> list[pb.JobSummary]:
+        """This client's jobs, newest first (one page of at most `limit`)."""
+        return list(self.list_page(limit, states, page_token).jobs)
+
+    def list_page(
+        self, page_size: int = 0, states: Sequence[pb.JobState] = (), page_token: str = ""
+    ) -> pb.ListJobsResponse:
+        """One page of this client's jobs; pass its next_page_token for the next one."""
+        request = pb.ListJobsRequest(page_size=page_size, states=states, page_token=page_token)
         with _typed_errors():
-            reply = self._stub.ListJobs(pb.ListJobsRequest(limit=limit), timeout=self.timeout)
-        return list(reply.jobs)
+            return self._stub.ListJobs(request, timeout=self.timeout, metadata=self._metadata)
 
     def cancel(self, job_id: str) -> pb.JobState:
         """Cancel a job; its state afterwards."""
         with _typed_errors():
-            reply = self._stub.CancelJob(pb.CancelJobRequest(job_id=job_id), timeout=self.timeout)
+            reply = self._stub.CancelJob(
+                pb.CancelJobRequest(job_id=job_id), timeout=self.timeout, metadata=self._metadata
+            )
         return reply.state
 
     def download(self, artifact_id: str, destination: Path) -> int:
@@ -136,7 +171,7 @@ class MeshpipeClient:
         try:
             with _typed_errors(), open(tmp, "wb") as f:
                 stream = self._stub.DownloadArtifact(
-                    pb.DownloadArtifactRequest(artifact_id=artifact_id)
+                    pb.DownloadArtifactRequest(artifact_id=artifact_id), metadata=self._metadata
                 )
                 total = 0
                 for chunk in stream:
@@ -159,8 +194,11 @@ class MeshpipeClient:
     ) -> pb.JobEvent:
         job_id, next_sequence, lost_at = "", 0, 0.0
         while True:
+            stream = open_stream()
             try:
-                for event in open_stream():
+                for event in stream:
+                    if event.HasField("heartbeat"):
+                        continue
                     job_id, next_sequence, lost_at = event.job_id, event.sequence + 1, 0.0
                     if on_event is not None:
                         on_event(event)
@@ -169,6 +207,7 @@ class MeshpipeClient:
                 raise Unavailable("event stream ended before the job did")
             except grpc.RpcError as err:
                 code = err.code() if isinstance(err, grpc.Call) else None
+                job_id = job_id or _job_id_of(stream)
                 if not job_id or code != grpc.StatusCode.UNAVAILABLE:
                     raise from_rpc_error(err) from None
                 lost_at = lost_at or time.monotonic()
@@ -178,7 +217,18 @@ class MeshpipeClient:
                 open_stream = functools.partial(
                     self._stub.WatchJob,
                     pb.WatchJobRequest(job_id=job_id, from_sequence=next_sequence),
+                    metadata=self._metadata,
                 )
+
+
+def _job_id_of(stream: Any) -> str:
+    """The job id a SubmitJob call announced in its initial metadata (`x-job-id`), if any:
+    a client whose stream failed before the first event still learns its job."""
+    try:
+        metadata = stream.initial_metadata() or ()
+    except Exception:
+        return ""
+    return next((str(v) for k, v in metadata if k == JOB_ID_HEADER), "")
 
 
 @contextlib.contextmanager

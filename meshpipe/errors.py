@@ -6,6 +6,21 @@ import uuid
 
 import grpc
 
+PREVIEW_CHARS = 40  # most characters of a client's value that a message ever repeats
+MAX_MESSAGE_CHARS = 1000  # longest message a caller is sent
+
+
+def preview(value: str, max_chars: int = PREVIEW_CHARS) -> str:
+    """A short, quoted, printable prefix of a client-supplied value for messages and logs."""
+    if len(value) <= max_chars:
+        return repr(value)
+    return f"{value[:max_chars]!r}... ({len(value)} characters)"
+
+
+class ConfigurationError(Exception):
+    """A process cannot start with its settings (an unauthenticated public bind, a missing
+    certificate, a malformed token file...). The CLI prints it as one line."""
+
 
 class MeshpipeError(Exception):
     """Base of every error meshpipe reports to a caller; the message is shown to the caller."""
@@ -14,9 +29,27 @@ class MeshpipeError(Exception):
 
 
 class InvalidInput(MeshpipeError):
-    """The request itself is wrong (bad image, option out of range...)."""
+    """The request itself is wrong (bad image, option out of range...). `field` names the
+    request field at fault (sent as a google.rpc.BadRequest field violation)."""
 
     code = grpc.StatusCode.INVALID_ARGUMENT
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Unauthenticated(MeshpipeError):
+    """No credentials, or credentials that name nobody."""
+
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
+class PermissionDenied(MeshpipeError):
+    """Valid credentials that do not allow this call (e.g. a client token on an internal
+    service)."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
 
 
 class NotFound(MeshpipeError):
@@ -32,9 +65,14 @@ class Unavailable(MeshpipeError):
 
 
 class ResourceExhausted(MeshpipeError):
-    """Over a queue bound, over the VRAM budget, or out of device memory."""
+    """Over a queue bound, over the VRAM budget, or out of device memory. `retry_after`
+    (seconds, when > 0) is sent as a google.rpc.RetryInfo."""
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class FailedPrecondition(MeshpipeError):
@@ -92,6 +130,8 @@ def from_code(code: grpc.StatusCode, details: str) -> MeshpipeError:
     for klass in (
         InvalidInput,
         NotFound,
+        Unauthenticated,
+        PermissionDenied,
         Unavailable,
         ResourceExhausted,
         FailedPrecondition,

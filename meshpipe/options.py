@@ -70,7 +70,8 @@ class Knob(Generic[T]):
         if not self.in_range(value):
             raise InvalidInput(
                 f"{what or self.api_field}={value} is out of range: 0 (default) or "
-                f"{self.range_text()}"
+                f"{self.range_text()}",
+                what or self.api_field,
             )
 
     def resolve(

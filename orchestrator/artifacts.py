@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import secrets
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
-from meshpipe.errors import NotFound
+from meshpipe.errors import InvalidInput, NotFound
 from orchestrator.domain import Artifact
 from orchestrator.ids import artifact_id, check_job_id
 
@@ -75,6 +78,7 @@ class ArtifactStore:
             relative_path=rel,
             size_bytes=len(data),
             media_type=MEDIA_TYPES.get(final.suffix, "application/octet-stream"),
+            sha256=hashlib.sha256(data).hexdigest(),
         )
 
     def read(self, job_id: str, relative_path: str) -> bytes:
@@ -93,23 +97,48 @@ def _link_free_name(tmp: Path, target: Path) -> Path:
     raise FileExistsError(f"no free name for {target}")
 
 
-async def stream_chunks(
-    path: Path, chunk_bytes: int = CHUNK_BYTES
-) -> AsyncIterator[tuple[int, bytes, int]]:
-    """(offset, data, total size) pieces of a file, read off the event loop."""
+def open_verified(path: Path, artifact: Artifact) -> BinaryIO:
+    """Open an artifact's file for reading only if it is still what the store recorded: a
+    regular file (not a symlink), one link, the recorded size and SHA-256. Anything else
+    (a planted link, a replaced or damaged file) is NOT_FOUND."""
     try:
-        f = await asyncio.to_thread(open, path, "rb")
-    except FileNotFoundError:
-        raise NotFound(f"artifact file {path.name} is gone from the output folder") from None
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        raise NotFound(
+            f"artifact {artifact.relative_path} is gone from the output folder"
+        ) from None
+    f = os.fdopen(fd, "rb")
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_size != artifact.size_bytes:
+            raise NotFound(f"artifact {artifact.relative_path} is not the file that was recorded")
+        if artifact.sha256:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+            if digest != artifact.sha256:
+                raise NotFound(f"artifact {artifact.relative_path} does not match its sha256")
+            f.seek(0)
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+async def stream_chunks(
+    f: BinaryIO, offset: int = 0, chunk_bytes: int = CHUNK_BYTES
+) -> AsyncIterator[tuple[int, bytes, int]]:
+    """(offset, data, total size) pieces of an open file from `offset` on, read off the
+    event loop; the file is closed at the end."""
     try:
         total = os.fstat(f.fileno()).st_size
-        if total == 0:
-            yield 0, b"", 0
-        offset = 0
+        if offset > total:
+            raise InvalidInput(f"offset {offset} is past the end ({total} bytes)", "offset")
+        if total == 0 or offset == total:
+            yield offset, b"", total
+        await asyncio.to_thread(f.seek, offset)
         while offset < total:
             data = await asyncio.to_thread(f.read, min(chunk_bytes, total - offset))
             if not data:
-                raise NotFound(f"artifact file {path.name} shrank while being read")
+                raise NotFound("artifact file shrank while being read")
             yield offset, data, total
             offset += len(data)
     finally:

@@ -57,6 +57,7 @@ def job_request_from_pb(request: pb.SubmitJobRequest) -> JobRequest:
         nms_iou=o.detector.nms_iou,
         crop_padding=o.detector.crop_padding,
         quality=o.quality,
+        time_limit_seconds=o.time_limit_seconds,
     )
     return JobRequest(
         image=request.image,
@@ -64,6 +65,7 @@ def job_request_from_pb(request: pb.SubmitJobRequest) -> JobRequest:
         name=request.name,
         options=options,
         seed=o.seed if o.HasField("seed") else None,
+        request_id=request.request_id,
     )
 
 
@@ -113,7 +115,11 @@ def artifact_to_pb(artifact: Artifact) -> pb.Artifact:
 def summary_to_pb(summary: JobSummary) -> pb.JobSummary:
     """A job summary as a JobSummary message."""
     fields = summary.model_dump(exclude={"state"})
-    return pb.JobSummary(state=state_to_pb(summary.state), **fields)
+    out = pb.JobSummary(state=state_to_pb(summary.state), **fields)
+    out.created_time.FromNanoseconds(round(summary.created_at * 1e9))
+    if summary.finished_at:
+        out.finished_time.FromNanoseconds(round(summary.finished_at * 1e9))
+    return out
 
 
 def detections_to_pb(d: Detections) -> pb.Detections:

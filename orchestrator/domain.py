@@ -100,6 +100,7 @@ class Artifact(BaseModel):
     relative_path: str
     size_bytes: int
     media_type: str
+    sha256: str = ""  # lower-case hex; empty for artifacts recorded before it was kept
 
 
 class JobOptions(BaseModel):
@@ -116,6 +117,7 @@ class JobOptions(BaseModel):
     nms_iou: float = 0.0
     crop_padding: float = 0.0
     quality: str = ""
+    time_limit_seconds: float = 0.0
 
 
 class JobRequest(BaseModel):
@@ -126,6 +128,8 @@ class JobRequest(BaseModel):
     name: str = ""
     options: JobOptions = Field(default_factory=JobOptions)
     seed: int | None = None
+    request_id: str = ""  # client-chosen id of the submission (idempotent retries)
+    owner: str = "anonymous"  # principal that submits it
 
 
 class DetectedObject(BaseModel):
@@ -190,7 +194,10 @@ class JobRecord(BaseModel):
     image_width: int
     image_height: int
     input: Artifact
-    output_dir: str
+    output_dir: str  # server-side only: never sent to clients
+    owner: str = "anonymous"  # principal that submitted it; only it sees the job
+    request_id: str = ""  # SubmitJobRequest.request_id
+    trace_id: str = ""  # x-request-id of the submission, on every log line of the job
     detections: Detections | None = None
     objects_total: int = 0
     objects_succeeded: int = 0
@@ -212,7 +219,7 @@ class JobSummary(BaseModel):
     objects_succeeded: int
     objects_failed: int
     error: str
-    output_dir: str
+    request_id: str = ""
 
     @classmethod
     def of(cls, job: JobRecord) -> JobSummary:

@@ -6,22 +6,24 @@ import re
 import secrets
 import time
 
-from meshpipe.errors import NotFound
+from meshpipe.errors import NotFound, preview
 
-_JOB_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
+# 32 hex digits (128 random bits) since ids must not be guessable; 6 in earlier versions.
+_JOB_ID = re.compile(r"^\d{8}-\d{6}-(?:[0-9a-f]{32}|[0-9a-f]{6})$")
 _LABEL_CHARS = re.compile(r"[^a-z0-9]+")
 
 
 def new_job_id(now: float | None = None) -> str:
-    """`YYYYMMDD-HHMMSS-xxxxxx` (UTC time of submission + 24 random bits): sorts by time."""
+    """`YYYYMMDD-HHMMSS-<32 hex>` (UTC time of submission + 128 random bits from
+    `secrets`): sorts by time, cannot be guessed."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(time.time() if now is None else now))
-    return f"{stamp}-{secrets.token_hex(3)}"
+    return f"{stamp}-{secrets.token_hex(16)}"
 
 
 def check_job_id(job_id: str) -> str:
     """Return `job_id` if it is well-formed, else raise NotFound (it cannot name a job)."""
     if not _JOB_ID.fullmatch(job_id):
-        raise NotFound(f"no job {job_id[:80]!r} (job ids look like 20260101-120000-ab12cd)")
+        raise NotFound(f"no job {preview(job_id)} (job ids look like 20260101-120000-<32 hex>)")
     return job_id
 
 

@@ -11,9 +11,18 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from meshpipe.errors import MeshpipeError, NotFound, ResourceExhausted, Unavailable, to_status
+from meshpipe.errors import (
+    MeshpipeError,
+    NotFound,
+    ResourceExhausted,
+    Unavailable,
+    preview,
+    to_status,
+)
+from meshpipe.runtime import callctx
 from orchestrator.artifacts import ArtifactStore
 from orchestrator.domain import (
+    Artifact,
     JobRecord,
     JobRequest,
     JobState,
@@ -29,12 +38,13 @@ from orchestrator.manifest import manifest_bytes
 from orchestrator.metrics import OrchestratorMetrics
 from orchestrator.pipeline import JobFailed, JobPipeline
 from orchestrator.quality import apply_quality
-from orchestrator.settings import OrchestratorSettings
+from orchestrator.settings import Limits, OrchestratorSettings
 from orchestrator.store import JobStore
 from orchestrator.validation import ValidImage, validate_image, validate_request
 
 log = logging.getLogger(__name__)
 MAX_ARTIFACT_ID_CHARS = 512
+RETRY_AFTER_SECONDS = 5.0  # RetryInfo of a full queue
 
 
 @dataclass(frozen=True)
@@ -69,10 +79,34 @@ class JobManager:
         self._admitting = 0
         self._draining = False
         self._running = asyncio.Semaphore(settings.max_running_jobs)
+        self._submitting: dict[tuple[str, str], asyncio.Lock] = {}
+        self._expired: set[str] = set()  # jobs stopped by their time limit
+
+    @property
+    def limits(self) -> Limits:
+        """What a submission may ask for."""
+        return self._settings.limits
 
     # ----------------------------------------------------------------- submission
-    async def submit(self, request: JobRequest) -> ActiveJob:
-        """Validate, store the input, announce acceptance and start the job."""
+    async def submit(self, request: JobRequest) -> str:
+        """Validate, store the input, announce acceptance and start the job; its id. A
+        request id seen before from the same owner returns that job's id instead."""
+        if not request.request_id:
+            return (await self._submit(request)).job_id
+        key = (request.owner, request.request_id)
+        lock = self._submitting.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                existing = await self._store.job_for_request(*key)
+                if existing is not None:
+                    log.info("request id %s: attaching to job %s", preview(key[1]), existing)
+                    return existing
+                return (await self._submit(request)).job_id
+        finally:
+            if not lock.locked():
+                self._submitting.pop(key, None)
+
+    async def _submit(self, request: JobRequest) -> ActiveJob:
         try:
             job = await self._accept(request)
         except MeshpipeError as exc:
@@ -89,7 +123,8 @@ class JobManager:
         validate_request(request, limits)
         if len(self._jobs) + self._admitting >= self._settings.max_queued_jobs:
             raise ResourceExhausted(
-                f"too many unfinished jobs ({self._settings.max_queued_jobs}); retry later"
+                f"too many unfinished jobs ({self._settings.max_queued_jobs}); retry later",
+                retry_after=RETRY_AFTER_SECONDS,
             )
         self._admitting += 1
         try:
@@ -133,6 +168,9 @@ class JobManager:
             image_height=height,
             input=source,
             output_dir=str(self._artifacts.job_dir(job_id).resolve()),
+            owner=request.owner,
+            request_id=request.request_id,
+            trace_id=callctx.current_request_id(),
         )
         await self._store.add_artifact(job_id, source)
         await self._store.save_job(record)
@@ -154,6 +192,9 @@ class JobManager:
             log.error("job %s: supervisor crashed", job_id, exc_info=task.exception())
 
     async def _supervise(self, job: ActiveJob) -> None:
+        if job.record.trace_id:  # this task's context: every log line of the job carries it
+            callctx.request_id_var.set(job.record.trace_id)
+        timer = self._time_limit(job)
         try:
             state, error = await self._execute(job)
         except asyncio.CancelledError:
@@ -162,16 +203,48 @@ class JobManager:
             current = asyncio.current_task()
             if current is not None:
                 current.uncancel()
-            state, error = JobState.CANCELLED, ""
-            await job.drain()
-            for obj in job.pending_objects():
-                await job.fail_object(obj, "CANCELLED", "job cancelled", ObjectStatus.CANCELLED)
+            state, error = await self._stopped(job)
         except Exception as exc:  # a bug: the job fails visibly, the server carries on
             _, error, _ = to_status(exc)
             log.error("job %s failed unexpectedly: %s", job.job_id, error, exc_info=exc)
             state = JobState.FAILED
+        finally:
+            if timer is not None:
+                timer.cancel()
         job.finishing = True
         await self._finish(job, state, error)
+
+    def _time_limit(self, job: ActiveJob) -> asyncio.TimerHandle | None:
+        """Arm the job's time limit (counted from its submission), if it has one."""
+        limit = job.record.options.time_limit_seconds
+        if limit <= 0:
+            return None
+        left = max(0.0, job.record.created_at + limit - self._clock())
+        return asyncio.get_running_loop().call_later(left, self._expire, job)
+
+    def _expire(self, job: ActiveJob) -> None:
+        task = self._tasks.get(job.job_id)
+        if task is None or job.cancel_requested or job.finishing:
+            return
+        log.info("job %s: time limit of %gs reached; stopping it", job.job_id, _limit(job))
+        self._expired.add(job.job_id)
+        job.cancel_requested = True
+        task.cancel()
+
+    async def _stopped(self, job: ActiveJob) -> tuple[JobState, str]:
+        """After a cancel or the time limit: end the pending objects; (state, error)."""
+        expired = job.job_id in self._expired
+        self._expired.discard(job.job_id)
+        await job.drain()
+        if expired:
+            message = f"time limit of {_limit(job):g}s exceeded; the job was stopped"
+            code, state, status = "DEADLINE_EXCEEDED", JobState.FAILED, ObjectStatus.FAILED
+        else:
+            message = "job cancelled"
+            code, state, status = "CANCELLED", JobState.CANCELLED, ObjectStatus.CANCELLED
+        for obj in job.pending_objects():
+            await job.fail_object(obj, code, message, status)
+        return state, message if expired else ""
 
     async def _execute(self, job: ActiveJob) -> tuple[JobState, str]:
         async with self._running:
@@ -209,34 +282,53 @@ class JobManager:
             self._metrics.jobs_in_progress.labels(state.value).set(n)
 
     # ----------------------------------------------------------------- queries
-    async def _record(self, job_id: str) -> tuple[JobRecord, list[ObjectRecord]]:
+    async def _record(
+        self, job_id: str, owner: str | None = None
+    ) -> tuple[JobRecord, list[ObjectRecord]]:
         job = self._jobs.get(check_job_id(job_id))
         if job is not None:
-            return job.record, [job.objects[i] for i in sorted(job.objects)]
-        record = await self._store.job(job_id)
-        if record is None:
-            raise NotFound(f"no job {job_id!r}")
-        return record, await self._store.objects(job_id)
+            record, objects = job.record, [job.objects[i] for i in sorted(job.objects)]
+        else:
+            found = await self._store.job(job_id)
+            if found is None:
+                raise NotFound(f"no job {job_id!r}")
+            record, objects = found, await self._store.objects(job_id)
+        if owner is not None and record.owner != owner:
+            raise NotFound(f"no job {job_id!r}")  # the same answer as for no job at all
+        return record, objects
 
-    async def get(self, job_id: str) -> JobView:
-        """Summary, results and errors of a job."""
-        record, objects = await self._record(job_id)
+    async def get(self, job_id: str, owner: str | None = None) -> JobView:
+        """Summary, results and errors of a job (NotFound unless `owner` owns it, when
+        given)."""
+        record, objects = await self._record(job_id, owner)
         return JobView(
             summary=JobSummary.of(record),
             results=[ObjectResult.of(o) for o in objects if o.status is ObjectStatus.SUCCEEDED],
             errors=[ObjectError.of(o) for o in objects if o.failure is not None],
         )
 
-    async def list(self, limit: int) -> list[JobSummary]:
-        """Newest jobs first (live state for jobs of this process)."""
-        records = await self._store.jobs(limit)
+    async def list(
+        self,
+        owner: str,
+        limit: int,
+        states: list[JobState] | None = None,
+        after: tuple[float, str] | None = None,
+    ) -> list[JobSummary]:
+        """`owner`'s jobs newest first, in `states` (all when empty), after the cursor
+        (created_at, job_id); live state for jobs of this process."""
+        names = [s.value for s in states or ()]
+        records = await self._store.jobs_page(owner, names, after, limit)
         return [
             JobSummary.of(self._jobs[r.job_id].record if r.job_id in self._jobs else r)
             for r in records
         ]
 
-    async def watch(self, job_id: str, from_sequence: int = 0) -> AsyncIterator[JobEvent]:
+    async def watch(
+        self, job_id: str, from_sequence: int = 0, owner: str | None = None
+    ) -> AsyncIterator[JobEvent]:
         """Replay a job's events from `from_sequence`, then follow it until it ends."""
+        if owner is not None:
+            await self._record(job_id, owner)
         job = self._jobs.get(check_job_id(job_id))
         if job is not None:
             async for event in job.log.follow(from_sequence):
@@ -247,19 +339,27 @@ class JobManager:
         for event in (await self._store.events(job_id))[from_sequence:]:
             yield event
 
-    async def artifact_path(self, artifact_id: str) -> Path:
-        """Where a registered artifact lives (NotFound for anything else)."""
+    async def artifact(self, artifact_id: str, owner: str | None = None) -> tuple[Path, Artifact]:
+        """Where a registered artifact lives and its record (NotFound for anything else,
+        and for another owner's artifact)."""
         found = None
         if len(artifact_id) <= MAX_ARTIFACT_ID_CHARS:
             found = await self._store.artifact(artifact_id)
         if found is None:
-            raise NotFound(f"no artifact {artifact_id[:80]!r}")
+            raise NotFound(f"no artifact {preview(artifact_id)}")
         job_id, artifact = found
-        return self._artifacts.path(job_id, artifact.relative_path)
+        if owner is not None:
+            try:
+                await self._record(job_id, owner)
+            except NotFound:
+                raise NotFound(f"no artifact {preview(artifact_id)}") from None
+        return self._artifacts.path(job_id, artifact.relative_path), artifact
 
     # ----------------------------------------------------------------- control
-    async def cancel(self, job_id: str) -> JobState:
+    async def cancel(self, job_id: str, owner: str | None = None) -> JobState:
         """Cancel a job (queued or running) and wait until it has ended; its final state."""
+        if owner is not None:
+            await self._record(job_id, owner)
         job = self._jobs.get(check_job_id(job_id))
         if job is None:
             record, _ = await self._record(job_id)
@@ -307,6 +407,10 @@ class JobManager:
             job.log.close()
         if jobs:
             log.info("%d unfinished job(s) left to resume at the next start", len(jobs))
+
+
+def _limit(job: ActiveJob) -> float:
+    return job.record.options.time_limit_seconds
 
 
 def _accepted(record: JobRecord) -> JobAccepted:

@@ -18,6 +18,7 @@ from typing import Protocol
 
 import grpc
 
+from meshpipe.runtime.security import SecuritySettings
 from meshpipe.runtime.tasks import cancel_and_wait
 from meshpipe.v1 import arbiter_pb2, arbiter_pb2_grpc
 from orchestrator.arbiter.arbiter import Arbiter
@@ -168,8 +169,10 @@ class RemoteLeaseView:
         timeout: float = 1.0,
         context_bytes: int = 0,
         estimates: Mapping[str, int] | None = None,
+        security: SecuritySettings | None = None,
     ) -> None:
         self.address = address
+        self._security = security or SecuritySettings()
         self._device_index = device_index
         self._interval = interval
         self._timeout = timeout
@@ -188,7 +191,7 @@ class RemoteLeaseView:
 
     async def start(self) -> None:
         """Open the channel and start polling (the first poll runs at once)."""
-        self._channel = grpc.aio.insecure_channel(self.address)
+        self._channel = self._security.internal_channel(self.address)
         self._task = asyncio.create_task(self._run(), name="arbiter-ledger-poll")
 
     async def close(self) -> None:

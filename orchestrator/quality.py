@@ -9,7 +9,7 @@ Every value here lies in the knob table's range (meshpipe.options; a test checks
 
 from __future__ import annotations
 
-from meshpipe.errors import InvalidInput
+from meshpipe.errors import InvalidInput, preview
 from orchestrator.domain import JobOptions
 
 # Knob values per preset; a knob not named keeps the stage's own default.
@@ -26,7 +26,8 @@ def apply_quality(options: JobOptions, preset: str) -> JobOptions:
     name = preset or DEFAULT_QUALITY_PRESET
     if name not in QUALITY_PRESETS:
         raise InvalidInput(
-            f"options.quality={preset!r} is unknown; expected one of {', '.join(QUALITY_PRESETS)}"
+            f"options.quality={preview(preset)} is unknown; expected one of {', '.join(QUALITY_PRESETS)}",
+            "options.quality",
         )
     updates = {k: v for k, v in QUALITY_PRESETS[name].items() if not getattr(options, k)}
     return options.model_copy(update={"quality": name, **updates})

@@ -11,6 +11,7 @@ others; the stage clients (`orchestrator/stages.py`) provide the senders.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +63,8 @@ class Work:
     future: asyncio.Future[Any]
     seq: int = 0  # dispatch sequence number, unique among queued items
     queued_at: float = field(default_factory=time.monotonic)
+    # The submitter's context: its request id reaches the stage call's log lines and metadata.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
     def item(self) -> WorkItem:
         """The request as the batching policy sees it."""
@@ -81,7 +84,12 @@ def _settle(future: asyncio.Future[Any], outcome: Any) -> None:
 async def _send(works: list[Work], send: Callable[[], Awaitable[Any]], many: bool) -> None:
     """Run one send for `works` and settle their futures. Cancelling a member's future
     cancels the send once no member waits on it any more."""
-    task = asyncio.ensure_future(send())
+
+    # A batch runs in its first member's context (its request id goes on the call).
+    async def run() -> Any:
+        return await send()
+
+    task = asyncio.get_running_loop().create_task(run(), context=works[0].context)
 
     def forget(_f: asyncio.Future[Any]) -> None:
         if all(w.future.cancelled() for w in works) and not task.done():

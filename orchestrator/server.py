@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import grpc
 from grpc_health.v1 import health
 
+from meshpipe.runtime.auth import ClientGate, TokenTable
 from meshpipe.runtime.metrics import MetricsServer
 from meshpipe.runtime.process import (
     build_grpc_server,
@@ -17,10 +18,12 @@ from meshpipe.runtime.process import (
     stop_on_signals,
     write_ready_file,
 )
+from meshpipe.runtime.security import check_bind
 from meshpipe.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 from orchestrator.arbiter.arbiter import Arbiter
 from orchestrator.arbiter.metrics import ArbiterMetrics
-from orchestrator.arbiter.service import add_arbiter_service
+from orchestrator.arbiter.server import SERVICE_NAME as ARBITER_SERVICE
+from orchestrator.arbiter.server import create_arbiter_server
 from orchestrator.artifacts import ArtifactStore
 from orchestrator.dispatch import Dispatcher, LeaseAwareDispatcher
 from orchestrator.domain import Stage
@@ -136,6 +139,7 @@ async def start_remote_views(settings: OrchestratorSettings) -> dict[int, Remote
             timeout=settings.arbiter_poll_timeout_seconds,
             context_bytes=int(arb.context_bytes),
             estimates={k: int(v) for k, v in arb.estimates.items()},
+            security=settings.client_security(),
         )
         await views[device].start()
     return views
@@ -144,15 +148,41 @@ async def start_remote_views(settings: OrchestratorSettings) -> dict[int, Remote
 async def create_server(
     app: Orchestrator, address: str
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
-    """Build (not start) the orchestrator's server; returns (server, port, health servicer)."""
+    """Build (not start) the client-facing server (the Orchestrator service only, bearer
+    tokens checked when configured); returns (server, port, health servicer)."""
+    s = app.settings
 
     def add_services(server: grpc.aio.Server) -> None:
-        servicer = OrchestratorServicer(app.jobs)
+        servicer = OrchestratorServicer(app.jobs, s.heartbeat_seconds, s.max_page_size)
         orchestrator_pb2_grpc.add_OrchestratorServicer_to_server(servicer, server)
-        if app.arbiters:
-            add_arbiter_service(server, app.arbiters)
 
-    return build_grpc_server(address, app.settings.max_request_bytes, add_services)
+    return build_grpc_server(
+        address,
+        s.max_request_bytes,
+        add_services,
+        services=(SERVICE_NAME,),
+        gate=ClientGate(TokenTable.load(s.tokens, s.tokens_file)),
+        credentials=s.server_tls(client_auth=False),
+    )
+
+
+async def create_internal_server(
+    app: Orchestrator, address: str
+) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer] | None:
+    """Build (not start) the internal server of the embedded arbiter (internal token and/or
+    mutual TLS); None without an embedded arbiter."""
+    if not app.arbiters:
+        return None
+    return await create_arbiter_server(app.arbiters, address, app.settings)
+
+
+def check_binds(settings: OrchestratorSettings) -> None:
+    """Refuse unauthenticated non-loopback binds (unless `insecure`)."""
+    tokens = TokenTable.load(settings.tokens, settings.tokens_file)
+    check_bind("orchestrator", settings.host, tokens is not None, settings.insecure)
+    if settings.embedded_arbiter():
+        authenticated = settings.internal_authenticated()
+        check_bind("arbiter", settings.internal_host, authenticated, settings.insecure)
 
 
 async def set_serving(health_servicer: health.aio.HealthServicer) -> None:
@@ -160,15 +190,30 @@ async def set_serving(health_servicer: health.aio.HealthServicer) -> None:
     await set_health(health_servicer, ("", SERVICE_NAME))
 
 
+async def start_internal(app: Orchestrator) -> tuple[grpc.aio.Server | None, int | None]:
+    """Start the internal server of the embedded arbiter, if any; (server, port)."""
+    s = app.settings
+    built = await create_internal_server(app, f"{s.internal_host}:{s.internal_port}")
+    if built is None:
+        return None, None
+    server, port, health_servicer = built
+    await server.start()
+    await set_health(health_servicer, ("", ARBITER_SERVICE))
+    log.info("embedded arbiter serving on the internal port %s:%d", s.internal_host, port)
+    return server, port
+
+
 async def serve(settings: OrchestratorSettings) -> None:
     """Run the orchestrator until SIGTERM/SIGINT, then drain; unfinished jobs stay resumable."""
     configure_logging(settings.log_level, settings.log_json)
+    check_binds(settings)
     metrics = OrchestratorMetrics()
     metrics_server = MetricsServer.optional(
         metrics.registry, settings.metrics_host, settings.metrics_port
     )
     app = await Orchestrator.build(settings, metrics)
     server, port, health_servicer = await create_server(app, f"{settings.host}:{settings.port}")
+    internal, internal_port = await start_internal(app)
     if settings.resume:
         resumed = await app.jobs.resume()
         log.info("resumed %d unfinished job(s)", resumed)
@@ -177,7 +222,8 @@ async def serve(settings: OrchestratorSettings) -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
     metrics_port = metrics_server.port if metrics_server else None
-    write_ready_file(settings.ready_file, {"grpc_port": port, "metrics_port": metrics_port})
+    ports = {"grpc_port": port, "metrics_port": metrics_port, "internal_port": internal_port}
+    write_ready_file(settings.ready_file, ports)
     log.info("orchestrator serving on %s:%d, metrics on %s", settings.host, port, metrics_port)
     await stop.wait()
     log.info("orchestrator: draining (grace %.1fs)", settings.grace_seconds)
@@ -185,6 +231,8 @@ async def serve(settings: OrchestratorSettings) -> None:
     await app.jobs.drain(settings.grace_seconds)
     await app.jobs.close()  # what did not finish resumes at the next start
     await server.stop(1.0)
+    if internal is not None:
+        await internal.stop(1.0)
     await app.close()
     if metrics_server:
         metrics_server.close()

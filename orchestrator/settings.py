@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from meshpipe import catalogue
 from meshpipe.options import CROP_PADDING, MAX_OBJECTS, MAX_PROMPT_CHARS
+from meshpipe.runtime.security import SecuritySettings
 from orchestrator.arbiter.settings import ArbiterSettings
 from orchestrator.domain import Stage
 from orchestrator.policy import BatchPolicy
@@ -86,7 +87,7 @@ def _endpoint_field(stage: str) -> StageEndpoint:
 _PROCESS = catalogue.entry("orchestrator")
 
 
-class OrchestratorSettings(BaseSettings):
+class OrchestratorSettings(SecuritySettings, BaseSettings):
     """Process, stage, limit and storage settings of the orchestrator."""
 
     model_config = SettingsConfigDict(
@@ -96,6 +97,36 @@ class OrchestratorSettings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the gRPC server binds.")
     port: int = Field(
         default=_PROCESS.grpc_port, ge=0, le=65535, description="gRPC port; 0 picks a free port."
+    )
+    internal_host: str = Field(
+        default="127.0.0.1", description="Address the internal (embedded arbiter) port binds."
+    )
+    internal_port: int = Field(
+        default=50052,
+        ge=0,
+        le=65535,
+        description="Port of the embedded arbiter (internal: never the client-facing port); "
+        "0 picks a free port.",
+    )
+    tokens: str = Field(
+        default="",
+        description="Client bearer tokens, `principal:token` items separated by commas or "
+        "newlines; empty and no tokens_file = no client authentication (loopback only).",
+    )
+    tokens_file: str = Field(default="", description="File of `principal:token` lines.")
+    tls_client_cert_file: str = Field(
+        default="",
+        description="Certificate the orchestrator presents to the stages and the arbiter "
+        "(mutual TLS); empty = tls_cert_file.",
+    )
+    tls_client_key_file: str = Field(default="", description="Key of tls_client_cert_file.")
+    heartbeat_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="A job stream with no event for this long gets a Heartbeat event.",
+    )
+    max_page_size: int = Field(
+        default=1000, ge=1, description="Most jobs one ListJobs page returns."
     )
     metrics_host: str = Field(
         default="127.0.0.1", description="Address the /metrics HTTP server binds."
@@ -162,7 +193,7 @@ class OrchestratorSettings(BaseSettings):
     arbiter_enabled: bool = Field(
         default=True,
         description="Run the GPU lease arbiter in this process and serve it on the "
-        "orchestrator's gRPC port (ignored when arbiter_address is set).",
+        "internal port (internal_host:internal_port; ignored when arbiter_address is set).",
     )
     arbiter_address: str = Field(
         default="",
@@ -252,6 +283,12 @@ class OrchestratorSettings(BaseSettings):
     def embedded_arbiter(self) -> bool:
         """True when this process runs the arbiter."""
         return self.arbiter_enabled and not self.arbiter_address
+
+    def client_security(self) -> SecuritySettings:
+        """The TLS/token settings of the orchestrator's own calls to internal services."""
+        cert = self.tls_client_cert_file or self.tls_cert_file
+        key = self.tls_client_key_file or self.tls_key_file
+        return self.model_copy(update={"tls_cert_file": cert, "tls_key_file": key})
 
     def output_path(self) -> Path:
         """The output folder, with `~` expanded."""

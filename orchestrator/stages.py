@@ -147,10 +147,9 @@ class StageClients:
             *grpc_options(settings.max_message_bytes),
             ("grpc.lb_policy_name", "round_robin"),
         ]
+        security = settings.client_security()
         self._channels = {
-            stage: grpc.aio.insecure_channel(
-                settings.endpoint(stage.value).address, options=options
-            )
+            stage: security.internal_channel(settings.endpoint(stage.value).address, options)
             for stage in Stage
         }
         ch = self._channels

@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS artifacts (
     artifact_id TEXT PRIMARY KEY, job_id TEXT NOT NULL, record TEXT NOT NULL);
 """
 _UNFINISHED = (JobState.QUEUED.value, JobState.RUNNING.value)
+# The principal that owns a job (records stored before owners existed: "anonymous").
+_OWNER = "COALESCE(json_extract(record, '$.owner'), 'anonymous')"
 
 
 class JobStore:
@@ -127,6 +129,37 @@ class JobStore:
             "SELECT record FROM jobs ORDER BY created_at DESC, job_id DESC LIMIT ?",
             limit,
         )
+        return [JobRecord.model_validate_json(r[0]) for r in rows]
+
+    async def job_for_request(self, owner: str, request_id: str) -> str | None:
+        """The id of the job `owner` submitted with `request_id`, or None."""
+        rows = await self._run(
+            self._exec,
+            f"SELECT job_id FROM jobs WHERE {_OWNER} = ? AND json_extract(record, "
+            "'$.request_id') = ? ORDER BY created_at LIMIT 1",
+            owner,
+            request_id,
+        )
+        return str(rows[0][0]) if rows else None
+
+    async def jobs_page(
+        self, owner: str, states: list[str], after: tuple[float, str] | None, limit: int
+    ) -> list[JobRecord]:
+        """`owner`'s jobs newest first, only `states` (all when empty), strictly after the
+        (created_at, job_id) cursor `after`."""
+        where: list[str] = [f"{_OWNER} = ?"]
+        params: list[Any] = [owner]
+        if states:
+            where.append(f"state IN ({', '.join('?' * len(states))})")
+            params += states
+        if after is not None:
+            where.append("(created_at < ? OR (created_at = ? AND job_id < ?))")
+            params += [after[0], after[0], after[1]]
+        sql = (
+            f"SELECT record FROM jobs WHERE {' AND '.join(where)} "
+            "ORDER BY created_at DESC, job_id DESC LIMIT ?"
+        )
+        rows = await self._run(self._exec, sql, *params, limit)
         return [JobRecord.model_validate_json(r[0]) for r in rows]
 
     async def unfinished_jobs(self) -> list[JobRecord]:

@@ -4,6 +4,7 @@ with too). Each problem is an InvalidInput whose message names the field."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from PIL import Image
@@ -11,8 +12,15 @@ from PIL import Image
 from meshpipe.errors import InvalidInput
 from meshpipe.images import decode_image
 from meshpipe.options import KNOBS
+from meshpipe.runtime.callctx import MAX_REQUEST_ID_CHARS, accept_request_id
+from meshpipe.v1 import orchestrator_pb2 as pb
 from orchestrator.domain import JobRequest
 from orchestrator.settings import Limits
+
+MAX_TIME_LIMIT_SECONDS = 7 * 24 * 3600.0
+MAX_QUALITY_CHARS = 32
+MAX_FORMATS = 8
+MAX_FORMAT_CHARS = 16
 
 
 @dataclass(frozen=True)
@@ -23,19 +31,45 @@ class ValidImage:
     extension: str
 
 
+def check_strings(request: pb.SubmitJobRequest, limits: Limits) -> None:
+    """Bound every string a client sends before anything uses or logs it (messages quote at
+    most a short prefix). Raises InvalidInput naming the field."""
+    _check_len("prompt", request.prompt, limits.max_prompt_chars)
+    _check_len("name", request.name, limits.max_name_chars)
+    _check_len("options.quality", request.options.quality, MAX_QUALITY_CHARS)
+    _check_len("request_id", request.request_id, MAX_REQUEST_ID_CHARS)
+    if request.request_id and not accept_request_id(request.request_id) == request.request_id:
+        raise InvalidInput("request_id may only hold letters, digits and ._:-", "request_id")
+    formats = list(request.options.formats)
+    if len(formats) > MAX_FORMATS:
+        raise InvalidInput(f"options.formats lists over {MAX_FORMATS} formats", "options.formats")
+    for i, value in enumerate(formats):
+        _check_len(f"options.formats[{i}]", value, MAX_FORMAT_CHARS)
+
+
+def _check_len(field: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise InvalidInput(
+            f"{field} is {len(value)} characters long, over the limit of {limit}", field
+        )
+
+
 def validate_request(request: JobRequest, limits: Limits) -> None:
     """Check the prompt, name and options (not the image)."""
-    if len(request.prompt) > limits.max_prompt_chars:
-        raise InvalidInput(
-            f"prompt is {len(request.prompt)} characters long, over the limit of "
-            f"{limits.max_prompt_chars}"
-        )
-    if len(request.name) > limits.max_name_chars:
-        raise InvalidInput(f"name is over the limit of {limits.max_name_chars} characters")
+    _check_len("prompt", request.prompt, limits.max_prompt_chars)
+    _check_len("name", request.name, limits.max_name_chars)
     o = request.options
+    limit = o.time_limit_seconds
+    if not math.isfinite(limit) or not 0 <= limit <= MAX_TIME_LIMIT_SECONDS:
+        raise InvalidInput(
+            f"options.time_limit_seconds={limit} is out of range: 0 (none) to "
+            f"{MAX_TIME_LIMIT_SECONDS}",
+            "options.time_limit_seconds",
+        )
     if o.max_objects > limits.max_objects:
         raise InvalidInput(
-            f"options.max_objects={o.max_objects} is over the limit of {limits.max_objects}"
+            f"options.max_objects={o.max_objects} is over the limit of {limits.max_objects}",
+            "options.max_objects",
         )
     for knob in KNOBS:  # every stage knob of JobOptions, against the stages' own table
         knob.check(getattr(o, knob.name))

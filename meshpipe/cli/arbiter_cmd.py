@@ -22,6 +22,9 @@ def register(sub: Any) -> None:
     p.add_argument("--ttl", type=float, help="seconds a silent holder keeps its lease")
     p.add_argument("--min-residency", type=float, help="seconds before a lease can be reclaimed")
     p.add_argument("--ready-file", help="write the bound ports as JSON here once serving")
+    p.add_argument(
+        "--insecure", action="store_true", help="allow a non-loopback bind without credentials"
+    )
     p.set_defaults(func=run)
 
 
@@ -42,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         "ttl_seconds": args.ttl,
         "min_residency_seconds": args.min_residency,
         "ready_file": args.ready_file,
+        "insecure": True if args.insecure else None,
     }
     settings = ArbiterSettings(**{k: v for k, v in flags.items() if v is not None})
     asyncio.run(serve_arbiter(settings))

@@ -6,7 +6,13 @@ import argparse
 import time
 from typing import Any
 
-from meshpipe.cli.submit_cmd import DEFAULT_ADDRESS, EventPrinter, fail, report_done
+from meshpipe.cli.submit_cmd import (
+    EventPrinter,
+    add_connection_arguments,
+    connect,
+    fail,
+    report_done,
+)
 from meshpipe.client import MeshpipeClient
 from meshpipe.errors import MeshpipeError
 from meshpipe.v1 import orchestrator_pb2 as pb
@@ -26,7 +32,7 @@ def register(sub: Any) -> None:
         c = jsub.add_parser(name, help=help_)
         c.add_argument("job_id")
     for c in jsub.choices.values():
-        c.add_argument("--address", default=DEFAULT_ADDRESS, help="orchestrator host:port")
+        add_connection_arguments(c)
     p.set_defaults(func=run)
 
 
@@ -37,18 +43,18 @@ def _state(state: int) -> str:
 def run(args: argparse.Namespace) -> int:
     """Run one `jobs` sub-command."""
     try:
-        with MeshpipeClient(args.address) as client:
+        with connect(args) as client:
             return int(_COMMANDS[args.jobs_command](client, args))
     except MeshpipeError as exc:
         return fail(exc)
 
 
 def _list(client: MeshpipeClient, args: argparse.Namespace) -> int:
-    print(f"{'job id':24} {'state':10} {'objects':>8}  {'created (UTC)':19}  name")
+    print(f"{'job id':48} {'state':10} {'objects':>8}  {'created (UTC)':19}  name")
     for j in client.list(args.limit):
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(j.created_at))
         objects = f"{j.objects_succeeded}/{j.objects_total}"
-        print(f"{j.job_id:24} {_state(j.state):10} {objects:>8}  {created:19}  {j.name}")
+        print(f"{j.job_id:48} {_state(j.state):10} {objects:>8}  {created:19}  {j.name}")
     return 0
 
 
@@ -56,7 +62,8 @@ def _get(client: MeshpipeClient, args: argparse.Namespace) -> int:
     view = client.get(args.job_id)
     s = view.summary
     print(f"job {s.job_id}: {_state(s.state)}, {s.objects_succeeded}/{s.objects_total} objects")
-    print(f"folder: {s.output_dir}")
+    if s.request_id:
+        print(f"request id: {s.request_id}")
     if s.error:
         print(f"error: {s.error}")
     for r in view.results:

@@ -17,6 +17,7 @@ from meshpipe.cli import (
     submit_cmd,
     weights_cmd,
 )
+from meshpipe.errors import ConfigurationError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except ConfigurationError as exc:
+        print(f"meshpipe: error: {exc}", file=sys.stderr)
+        return 2
     return code
 
 

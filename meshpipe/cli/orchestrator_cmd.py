@@ -23,6 +23,18 @@ def register(sub: Any) -> None:
     p.add_argument("--host", help="gRPC bind address")
     p.add_argument("--port", type=int, help="gRPC port (default 50051, 0 = free port)")
     p.add_argument("--metrics-port", type=int, help="/metrics port (0 = free, -1 = off)")
+    p.add_argument(
+        "--internal-port", type=int, help="embedded arbiter's internal port (default 50052)"
+    )
+    p.add_argument("--tokens-file", help="client bearer tokens, `principal:token` per line")
+    p.add_argument("--tls-cert", help="PEM certificate of the servers (enables TLS)")
+    p.add_argument("--tls-key", help="PEM key of --tls-cert")
+    p.add_argument("--tls-ca", help="PEM CA of the internal services (and mTLS clients)")
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a non-loopback bind without authentication",
+    )
     p.add_argument("--out", help="output folder: per-job artifacts and the job store")
     p.add_argument("--ready-file", help="write the bound ports as JSON here once serving")
     p.add_argument(
@@ -44,6 +56,12 @@ def run(args: argparse.Namespace) -> int:
         "ready_file": args.ready_file,
         "resume": False if args.no_resume else None,
         "arbiter_address": args.arbiter,
+        "internal_port": args.internal_port,
+        "tokens_file": args.tokens_file,
+        "tls_cert_file": args.tls_cert,
+        "tls_key_file": args.tls_key,
+        "tls_ca_file": args.tls_ca,
+        "insecure": True if args.insecure else None,
     }
     settings = OrchestratorSettings(**{k: v for k, v in flags.items() if v is not None})
     for stage in STAGES:

@@ -91,4 +91,4 @@ def _submit(system: LocalSystem, image: bytes, args: argparse.Namespace) -> int:
             if job_id:
                 client.cancel(job_id)
             raise
-    return report_done(done)
+    return report_done(done, (args.out / done.job_id).resolve())

@@ -11,6 +11,7 @@ from typing import Any
 from meshpipe.cli.run_cmd import default_run_dir, interrupt_on_signals
 from meshpipe.cli.submit_cmd import fail
 from meshpipe.launcher.local import LaunchError, LocalSystem
+from meshpipe.runtime.tls import throwaway_ca
 
 
 def register(sub: Any) -> None:
@@ -21,6 +22,12 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--run-dir", type=Path, help="folder for the processes' logs (default runs/<time>)"
     )
+    p.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve every link over TLS with a throwaway local CA (written to <run-dir>/tls; "
+        "mutual TLS between the processes); for trying TLS, not for production",
+    )
     p.set_defaults(func=run)
 
 
@@ -28,8 +35,11 @@ def run(args: argparse.Namespace) -> int:
     """Start everything and keep it running until interrupted."""
     interrupt_on_signals()
     run_dir = args.run_dir or default_run_dir()
-    system = LocalSystem(run_dir, args.out, orchestrator_port=args.port)
+    tls = throwaway_ca(run_dir / "tls") if args.tls else None
+    system = LocalSystem(run_dir, args.out, orchestrator_port=args.port, tls=tls)
     print(f"starting meshpipe (logs in {run_dir}) ...", flush=True)
+    if tls is not None:
+        print(f"TLS: clients trust {tls.ca_cert} (e.g. meshpipe submit --tls-ca {tls.ca_cert})")
     try:
         with system:
             print(f"orchestrator: {system.orchestrator_address}")

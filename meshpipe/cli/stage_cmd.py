@@ -19,6 +19,9 @@ def register(sub: Any) -> None:
     p.add_argument("--metrics-port", type=int, help="/metrics port (0 = free, -1 = off)")
     p.add_argument("--backend", help="backend id (default: embedded)")
     p.add_argument("--ready-file", help="write the bound ports as JSON here once serving")
+    p.add_argument(
+        "--insecure", action="store_true", help="allow a non-loopback bind without credentials"
+    )
     p.set_defaults(func=run)
 
 
@@ -32,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
             "metrics_port": args.metrics_port,
             "backend": args.backend,
             "ready_file": args.ready_file,
+            "insecure": True if args.insecure else None,
         }.items()
         if v is not None
     }

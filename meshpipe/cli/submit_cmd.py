@@ -4,6 +4,7 @@ show the job's progress; also the job-option flags and the progress printer `run
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -20,16 +21,35 @@ STAGE_NAMES = {
     pb.STAGE_TEXTURE: "texture",
 }
 DEFAULT_ADDRESS = "127.0.0.1:50051"
+TOKEN_VARIABLE = "MESHPIPE_TOKEN"
 
 
 def register(sub: Any) -> None:
     """Add `meshpipe submit` to the parser."""
     p = sub.add_parser("submit", help="submit a photo to a running orchestrator")
     p.add_argument("image", type=Path, help="photo (PNG, JPEG or WebP)")
-    p.add_argument("--address", default=DEFAULT_ADDRESS, help="orchestrator host:port")
+    add_connection_arguments(p)
     p.add_argument("--download", type=Path, metavar="DIR", help="also download the artifacts")
     add_job_arguments(p)
     p.set_defaults(func=run)
+
+
+def add_connection_arguments(p: argparse.ArgumentParser) -> None:
+    """--address, --tls-ca and --token (shared by `submit` and `jobs`)."""
+    p.add_argument("--address", default=DEFAULT_ADDRESS, help="orchestrator host:port")
+    p.add_argument(
+        "--tls-ca", type=Path, help="PEM CA of the orchestrator's certificate (connect with TLS)"
+    )
+    p.add_argument(
+        "--token",
+        default=os.environ.get(TOKEN_VARIABLE, ""),
+        help=f"bearer token (default: ${TOKEN_VARIABLE})",
+    )
+
+
+def connect(args: argparse.Namespace) -> MeshpipeClient:
+    """A client from the connection flags."""
+    return MeshpipeClient(args.address, tls_ca=args.tls_ca, token=args.token or None)
 
 
 def add_job_arguments(p: argparse.ArgumentParser) -> None:
@@ -128,10 +148,12 @@ class EventPrinter:
         return line + (f" ({s.error})" if s.error else "")
 
 
-def report_done(done: pb.JobEvent) -> int:
-    """Print where the results are; exit status 0 when every object succeeded."""
+def report_done(done: pb.JobEvent, folder: Path | None = None) -> int:
+    """Print where the results are (the local `folder` when known, else the job id, whose
+    artifacts `--download` fetches); exit status 0 when every object succeeded."""
     s = done.done.summary
-    print(f"results: {s.output_dir} (manifest: {done.done.manifest.relative_path})")
+    where = str(folder) if folder is not None else f"job {s.job_id}"
+    print(f"results: {where} (manifest: {done.done.manifest.relative_path})")
     if s.state == pb.JOB_STATE_SUCCEEDED:
         return 0
     reason = s.error or f"{s.objects_failed} of {s.objects_total} object(s) failed"
@@ -157,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     """Submit a photo and follow the job; optionally download its artifacts."""
     try:
         image = read_image(args.image)
-        with MeshpipeClient(args.address) as client:
+        with connect(args) as client:
             done = client.submit(
                 image, args.prompt, options_from_args(args), args.image.name, EventPrinter()
             )

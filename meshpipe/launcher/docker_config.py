@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshpipe.launcher.docker_services import SERVICES, STAGES, ServiceDef, service_def
+from meshpipe.runtime.security import is_loopback
 
 LABEL_PROJECT = "io.meshpipe.project"
 LABEL_SERVICE = "io.meshpipe.service"
@@ -113,6 +114,11 @@ def service_env(config: LaunchConfig, svc: ServiceDef) -> dict[str, str]:
             env[f"{svc.env_prefix}{stage.upper()}__ADDRESS"] = (
                 f"{stage}:{service_def(stage).grpc_port}"
             )
+    if is_loopback(config.publish_host):
+        # Containers bind 0.0.0.0 on the project's private network; only the orchestrator
+        # is published, on loopback. Say so explicitly (docs/security.md): anything that
+        # publishes elsewhere must configure tokens / TLS through --env instead.
+        env[svc.env("insecure")] = "true"
     if svc.name == "matting" and config.weights_dir:
         env[svc.env("weights_dir")] = WEIGHTS_MOUNT
     if config.gpus and uses_gpu(config, svc.name):

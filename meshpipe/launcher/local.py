@@ -5,9 +5,10 @@ ready file and gRPC health, keeps every child's log in `<run_dir>/<name>.log`, a
 everything (orchestrator first) with SIGTERM, then SIGKILL after a grace period. The
 machine's cores are divided among the four stage processes' numeric thread pools.
 
-The orchestrator's port is chosen before the stages start, because it also serves the
-embedded GPU lease arbiter: every stage's `ARBITER_ADDRESS` points at it (unless the
-environment already sets one, or `arbiter=False`). A stage that exits unexpectedly is
+The orchestrator's internal port is chosen before the stages start, because it serves the
+embedded GPU lease arbiter (never on the client-facing port): every stage's
+`ARBITER_ADDRESS` points at it (unless the environment already sets one, or
+`arbiter=False`). A stage that exits unexpectedly is
 restarted on its port by a supervisor thread, at most `max_restarts` times.
 
     with LocalSystem(Path("runs/now"), Path("out")) as system:
@@ -28,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+import grpc
+
 from meshpipe.catalogue import STAGES
 from meshpipe.launcher.process import (
     ChildProcess,
@@ -37,6 +40,7 @@ from meshpipe.launcher.process import (
     wait_healthy,
 )
 from meshpipe.launcher.supervisor import Supervisor
+from meshpipe.runtime.tls import CaFiles, channel_credentials
 
 log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
@@ -75,6 +79,7 @@ class LocalSystem:
     run_dir: Path
     output_dir: Path
     orchestrator_port: int = 0
+    internal_port: int = 0
     orchestrator_args: Sequence[str] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     child_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -85,6 +90,7 @@ class LocalSystem:
     arbiter: bool = True
     supervise: bool = True
     max_restarts: int = 3
+    tls: CaFiles | None = None  # serve every link over TLS (mutual TLS on internal links)
     children: dict[str, ChildProcess] = field(default_factory=dict, init=False)
     addresses: dict[str, str] = field(default_factory=dict, init=False)
     metrics_ports: dict[str, int] = field(default_factory=dict, init=False)
@@ -102,6 +108,7 @@ class LocalSystem:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
         self.orchestrator_port = self.orchestrator_port or free_port()
+        self.internal_port = self.internal_port or free_port()
         try:
             for stage in STAGES:
                 self._spawn(stage, self._args(stage, 0))
@@ -124,6 +131,7 @@ class LocalSystem:
         if name != "orchestrator":
             return ["stage", name, "--port", str(port), "--metrics-port", "0"]
         argv = ["orchestrator", "--port", str(port), "--metrics-port", "0"]
+        argv += ["--internal-port", str(self.internal_port)]
         argv += ["--out", str(self.output_dir)]
         for stage in STAGES:
             argv += [f"--{stage}", self.addresses[stage]]
@@ -148,24 +156,41 @@ class LocalSystem:
 
     def _spawn(self, name: str, args: list[str]) -> None:
         argv = [self.python, "-m", "meshpipe.cli.main", *args]
-        env = {**self.env, **self.child_env.get(name, {})}
+        env = {**self._tls_env(name), **self.env, **self.child_env.get(name, {})}
         if name != "orchestrator":
             env = {**self._stage_env(name, {**os.environ, **env}), **env}
         self.children[name] = spawn(name, argv, self.run_dir, env)
+
+    def _credentials(self) -> grpc.ChannelCredentials | None:
+        if self.tls is None:
+            return None
+        return channel_credentials(str(self.tls.ca_cert), str(self.tls.cert), str(self.tls.key))
+
+    def _tls_env(self, name: str) -> dict[str, str]:
+        """Certificate settings of a child: TLS everywhere, mTLS on the internal links."""
+        if self.tls is None:
+            return {}
+        prefix = f"MESHPIPE_{name.upper()}_"
+        return {
+            prefix + "TLS_CERT_FILE": str(self.tls.cert),
+            prefix + "TLS_KEY_FILE": str(self.tls.key),
+            prefix + "TLS_CA_FILE": str(self.tls.ca_cert),
+            prefix + "TLS_CLIENT_AUTH": "true",
+        }
 
     def _stage_env(self, stage: str, environ: Mapping[str, str]) -> dict[str, str]:
         """Thread pools, and the orchestrator's embedded arbiter unless set otherwise."""
         env = thread_env(self.threads_per_stage, environ)
         key = f"MESHPIPE_{stage.upper()}_ARBITER_ADDRESS"
         if self.arbiter and key not in environ:
-            env[key] = f"{HOST}:{self.orchestrator_port}"
+            env[key] = f"{HOST}:{self.internal_port}"
         return env
 
     def _await(self, name: str) -> None:
         child = self.children[name]
         info = child.wait_ready(self.startup_timeout)
         address = f"{HOST}:{info['grpc_port']}"
-        wait_healthy(child, address, self.startup_timeout)
+        wait_healthy(child, address, self.startup_timeout, credentials=self._credentials())
         self.addresses[name] = address
         if info.get("metrics_port"):
             self.metrics_ports[name] = int(info["metrics_port"])

@@ -108,10 +108,22 @@ def spawn(
     return ChildProcess(name, popen, log_path, ready_file)
 
 
-def wait_healthy(child: ChildProcess, address: str, timeout: float, service: str = "") -> None:
-    """Poll grpc.health.v1 at `address` until SERVING; LaunchError if the child dies first."""
+def wait_healthy(
+    child: ChildProcess,
+    address: str,
+    timeout: float,
+    service: str = "",
+    credentials: grpc.ChannelCredentials | None = None,
+) -> None:
+    """Poll grpc.health.v1 at `address` (over TLS with `credentials`) until SERVING;
+    LaunchError if the child dies first."""
     deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as channel:
+    channel = (
+        grpc.secure_channel(address, credentials)
+        if credentials is not None
+        else grpc.insecure_channel(address)
+    )
+    with channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             if not child.alive():

@@ -34,6 +34,7 @@ from meshpipe.errors import (
     Unavailable,
 )
 from meshpipe.runtime.lease import LeaseListener
+from meshpipe.runtime.security import SecuritySettings
 from meshpipe.runtime.settings import StageSettings
 from meshpipe.runtime.tasks import cancel_and_wait
 from meshpipe.v1 import arbiter_pb2, arbiter_pb2_grpc
@@ -65,8 +66,10 @@ class GrpcLease:
         max_wait_seconds: float = 0.0,
         connect_timeout: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        security: SecuritySettings | None = None,
     ) -> None:
         self.address = address
+        self._security = security or SecuritySettings()
         self.stage = stage
         self.holder_id = holder_id or f"{stage}-{socket.gethostname()}-{os.getpid()}"
         self.device_index = device_index
@@ -97,6 +100,7 @@ class GrpcLease:
             priority=settings.lease_priority,
             heartbeat_seconds=settings.lease_heartbeat_seconds,
             max_wait_seconds=settings.lease_max_wait_seconds,
+            security=settings,
         )
 
     def attach(self, listener: LeaseListener) -> None:
@@ -168,7 +172,7 @@ class GrpcLease:
 
     async def _open(self) -> None:
         await self.close()
-        self._channel = grpc.aio.insecure_channel(self.address)
+        self._channel = self._security.internal_channel(self.address)
         call: _Call = arbiter_pb2_grpc.ArbiterStub(self._channel).Hold()
         hello = arbiter_pb2.HoldOpen(
             stage=self.stage,

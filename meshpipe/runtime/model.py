@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import enum
 import logging
 import time
@@ -188,7 +189,8 @@ class ModelRunner(Generic[B]):
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, *args)
+        context = contextvars.copy_context()  # the request id reaches the worker's log lines
+        return await loop.run_in_executor(self._executor, context.run, fn, *args)
 
     async def _learn_peak(self) -> int:
         mem = self.backend.memory()

@@ -12,6 +12,7 @@ import grpc
 from grpc_health.v1 import health
 
 from meshpipe.runtime.admin import StageAdminServicer
+from meshpipe.runtime.auth import InternalGate
 from meshpipe.runtime.backend import Backend
 from meshpipe.runtime.lease_client import GrpcLease
 from meshpipe.runtime.metrics import MetricsServer, StageMetrics
@@ -23,6 +24,7 @@ from meshpipe.runtime.process import (
     stop_on_signals,
     write_ready_file,
 )
+from meshpipe.runtime.security import check_bind
 from meshpipe.runtime.settings import StageSettings
 from meshpipe.runtime.simdevice import simulate_device
 from meshpipe.v1 import common_pb2, stage_pb2, stage_pb2_grpc
@@ -67,7 +69,15 @@ async def create_stage_server(
         spec.add_servicer(server, runner)
         stage_pb2_grpc.add_StageAdminServicer_to_server(StageAdminServicer(runner), server)
 
-    return build_grpc_server(address, runner.settings.max_message_bytes, add_services)
+    settings: StageSettings = runner.settings
+    return build_grpc_server(
+        address,
+        settings.max_message_bytes,
+        add_services,
+        services=(spec.service_name, ADMIN_SERVICE),
+        gate=InternalGate(settings.internal_secret()),
+        credentials=settings.server_tls(settings.tls_client_auth),
+    )
 
 
 async def set_serving(
@@ -79,6 +89,9 @@ async def set_serving(
 async def serve_stage(spec: StageSpec, settings: StageSettings) -> None:
     """Run a stage process until SIGTERM/SIGINT, then drain and unload."""
     configure_logging(settings.log_level, settings.log_json)
+    check_bind(
+        f"{spec.name} stage", settings.host, settings.internal_authenticated(), settings.insecure
+    )
     metrics = StageMetrics(spec.name)
     metrics_server = MetricsServer.optional(
         metrics.registry, settings.metrics_host, settings.metrics_port

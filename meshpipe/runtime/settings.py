@@ -6,10 +6,12 @@ from __future__ import annotations
 from pydantic import ByteSize, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from meshpipe.runtime.security import SecuritySettings
+
 MIB = 1024 * 1024
 
 
-class StageSettings(BaseSettings):
+class StageSettings(SecuritySettings, BaseSettings):
     """Process, lifecycle and limits settings of a stage service."""
 
     model_config = SettingsConfigDict(env_prefix="MESHPIPE_STAGE_", extra="ignore")

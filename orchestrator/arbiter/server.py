@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import grpc
 from grpc_health.v1 import health
 
+from meshpipe.runtime.auth import InternalGate
 from meshpipe.runtime.metrics import MetricsServer
 from meshpipe.runtime.process import (
     build_grpc_server,
@@ -17,6 +18,7 @@ from meshpipe.runtime.process import (
     stop_on_signals,
     write_ready_file,
 )
+from meshpipe.runtime.security import SecuritySettings, check_bind
 from meshpipe.v1 import arbiter_pb2
 from orchestrator.arbiter.arbiter import Arbiter
 from orchestrator.arbiter.metrics import ArbiterMetrics
@@ -30,24 +32,32 @@ _MAX_MESSAGE_BYTES = 4 << 20  # lease messages are tiny
 
 
 async def create_arbiter_server(
-    arbiters: Mapping[int, Arbiter], address: str
+    arbiters: Mapping[int, Arbiter], address: str, security: SecuritySettings | None = None
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
-    """Build (not start) a server for `arbiters`; returns (server, bound port, health)."""
+    """Build (not start) a server for `arbiters`, an internal service (internal token and/or
+    mutual TLS from `security`); returns (server, bound port, health)."""
+    sec = security or SecuritySettings()
     return build_grpc_server(
-        address, _MAX_MESSAGE_BYTES, lambda server: add_arbiter_service(server, arbiters)
+        address,
+        _MAX_MESSAGE_BYTES,
+        lambda server: add_arbiter_service(server, arbiters),
+        services=(SERVICE_NAME,),
+        gate=InternalGate(sec.internal_secret()),
+        credentials=sec.server_tls(sec.tls_client_auth),
     )
 
 
 async def serve_arbiter(settings: ArbiterSettings) -> None:
     """Run the arbiter of each device in `settings.device_indices()` until SIGTERM/SIGINT."""
     configure_logging(settings.log_level, settings.log_json)
+    check_bind("arbiter", settings.host, settings.internal_authenticated(), settings.insecure)
     metrics = ArbiterMetrics()
     metrics_server = MetricsServer.optional(
         metrics.registry, settings.metrics_host, settings.metrics_port
     )
     arbiters = Arbiter.per_device(settings, settings.device_indices(), metrics)
     server, port, health_servicer = await create_arbiter_server(
-        arbiters, f"{settings.host}:{settings.port}"
+        arbiters, f"{settings.host}:{settings.port}", settings
     )
     await server.start()
     for arbiter in arbiters.values():

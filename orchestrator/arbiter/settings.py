@@ -6,12 +6,13 @@ from pydantic import ByteSize, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from meshpipe import catalogue
+from meshpipe.runtime.security import SecuritySettings
 from orchestrator.arbiter.ledger import CUDA_CONTEXT_BYTES, GIB, MIB, ArbiterConfig
 
 _PROCESS = catalogue.entry("arbiter")
 
 
-class ArbiterSettings(BaseSettings):
+class ArbiterSettings(SecuritySettings, BaseSettings):
     """Budget, timing and process settings of the lease arbiter of one GPU.
 
     Byte sizes accept plain integers or units ("24GiB", "512MiB").

@@ -78,6 +78,14 @@ def test_wiring_environment() -> None:
     assert container_spec(config, "orchestrator")["volumes"] == {
         "meshpipe-out": {"bind": OUTPUT_MOUNT, "mode": "rw"}
     }
+    # Private network, orchestrator published on loopback: explicitly without authentication;
+    # published elsewhere, the processes refuse to start unless --env configures credentials.
+    assert orch["MESHPIPE_ORCHESTRATOR_INSECURE"] == "true"
+    public = LaunchConfig(publish_host="0.0.0.0")
+    assert (
+        "MESHPIPE_ORCHESTRATOR_INSECURE"
+        not in container_spec(public, "orchestrator")["environment"]
+    )
     no_arbiter = LaunchConfig(arbiter=False)
     assert "arbiter" not in no_arbiter.services
     assert (

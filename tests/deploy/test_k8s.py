@@ -96,7 +96,9 @@ def test_ports_and_probes_agree_with_the_settings_classes(overlay: str) -> None:
         ports = {p["name"]: p["containerPort"] for p in c["ports"]}
         assert ports == {"grpc": svc.grpc_port, "metrics": svc.metrics_port}
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-            assert c[probe]["grpc"] == {"port": svc.grpc_port}, f"{name} {probe}"
+            # TLS everywhere: the image's probe (gRPC health over mutual TLS) for this service
+            command = c[probe]["exec"]["command"]
+            assert command[-2:] == ["meshpipe.launcher.docker_healthcheck", name], probe
         service_ports = {p["name"]: p["port"] for p in services[name]["spec"]["ports"]}
         assert service_ports == ports
         spec = deployment["spec"]["template"]["spec"]
@@ -202,3 +204,46 @@ def test_all_resources_live_in_the_meshpipe_namespace() -> None:
         for doc in render(overlay):
             if doc["kind"] != "Namespace":
                 assert doc["metadata"].get("namespace") == "meshpipe", doc["metadata"]["name"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_pod_gets_certificates_and_tokens_from_secrets(overlay: str) -> None:
+    docs = render(overlay)
+    env = settings(docs)
+    for name, deployment in of_kind(docs, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+        assert secrets == {"tls": "meshpipe-tls", "auth": "meshpipe-auth"}, name
+        mounts = {m["name"]: m for m in container(deployment)["volumeMounts"]}
+        assert mounts["tls"]["readOnly"] and mounts["auth"]["readOnly"], name
+        prefix = f"MESHPIPE_{name.upper()}_"
+        assert env[prefix + "TLS_CERT_FILE"].startswith(mounts["tls"]["mountPath"])
+        assert env[prefix + "TLS_CA_FILE"].startswith(mounts["tls"]["mountPath"])
+        assert env[prefix + "TLS_CLIENT_AUTH"] == "true"
+        assert env[prefix + "INTERNAL_TOKEN_FILE"].startswith(mounts["auth"]["mountPath"])
+    assert env["MESHPIPE_ORCHESTRATOR_TOKENS_FILE"].startswith("/etc/meshpipe/auth/")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_the_orchestrator_reaches_the_stages(overlay: str) -> None:
+    docs = render(overlay)
+    policy = of_kind(docs, "NetworkPolicy")["stages-from-orchestrator-only"]["spec"]
+    stage_labels = policy["podSelector"]["matchLabels"]
+    for stage in STAGES:
+        labels = of_kind(docs, "Deployment")[stage]["spec"]["template"]["metadata"]["labels"]
+        assert stage_labels.items() <= labels.items(), stage
+    grpc_rules = [r for r in policy["ingress"] if {"port": "grpc"} in r["ports"]]
+    assert len(grpc_rules) == 1
+    (source,) = grpc_rules[0]["from"]
+    assert source["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "orchestrator"
+    others = [r for r in policy["ingress"] if r is not grpc_rules[0]]
+    assert all(r["ports"] == [{"port": "metrics"}] for r in others)
+
+
+def test_the_cert_manager_example_makes_the_mounted_secret_for_every_service() -> None:
+    path = K8S / "components" / "security" / "cert-manager.example.yaml"
+    docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    leaf = next(d for d in docs if d["kind"] == "Certificate" and not d["spec"].get("isCA"))
+    assert leaf["spec"]["secretName"] == "meshpipe-tls"
+    assert {"server auth", "client auth"} <= set(leaf["spec"]["usages"])
+    assert {*STAGES, "orchestrator", "arbiter"} <= set(leaf["spec"]["dnsNames"])

@@ -43,6 +43,7 @@ class Harness:
     stub: orchestrator_pb2_grpc.OrchestratorStub
     behaviour: Behaviour
     out: Path
+    address: str = ""
 
     async def run_job(self, image: bytes, **kwargs: Any) -> list[pb.JobEvent]:
         """Submit and collect the whole event stream."""
@@ -73,7 +74,7 @@ async def running_orchestrator(
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     try:
         stub = orchestrator_pb2_grpc.OrchestratorStub(channel)
-        yield Harness(app, stub, behaviour, settings.output_path())
+        yield Harness(app, stub, behaviour, settings.output_path(), f"127.0.0.1:{port}")
     finally:
         await channel.close()
         await server.stop(0)

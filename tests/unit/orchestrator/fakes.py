@@ -40,6 +40,7 @@ class Behaviour:
     shape_fail_seed: int | None = None  # a batch item with this seed gets an ItemError
     shape_reached: asyncio.Event = field(default_factory=asyncio.Event)  # a shape call arrived
     call_cancelled: asyncio.Event = field(default_factory=asyncio.Event)  # a call was cancelled
+    metadata: list[dict[str, str]] = field(default_factory=list)  # each call's metadata
 
 
 def _report(name: str) -> common_pb2.StageReport:
@@ -50,6 +51,7 @@ def _report(name: str) -> common_pb2.StageReport:
 
 
 async def _enter(b: Behaviour, stage: str, context: grpc.aio.ServicerContext) -> float:
+    b.metadata.append({k: str(v) for k, v in context.invocation_metadata() or ()})
     left = b.unavailable.get(stage, 0)
     if left:
         b.unavailable[stage] = left - 1

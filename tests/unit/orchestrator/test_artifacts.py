@@ -57,7 +57,7 @@ async def test_chunks_are_bounded_and_reassemble(tmp_path: Path) -> None:
     data = bytes(range(256)) * 10_000  # 2.56 MB
     path = tmp_path / "blob"
     path.write_bytes(data)
-    chunks = [c async for c in stream_chunks(path, chunk_bytes=1 << 20)]
+    chunks = [c async for c in stream_chunks(path.open("rb"), chunk_bytes=1 << 20)]
     assert [len(d) for _, d, _ in chunks] == [1 << 20, 1 << 20, len(data) - (2 << 20)]
     assert [o for o, _, _ in chunks] == [0, 1 << 20, 2 << 20]
     assert {t for _, _, t in chunks} == {len(data)}
@@ -66,4 +66,4 @@ async def test_chunks_are_bounded_and_reassemble(tmp_path: Path) -> None:
 
 async def test_empty_file_is_one_empty_chunk(tmp_path: Path) -> None:
     (tmp_path / "empty").write_bytes(b"")
-    assert [c async for c in stream_chunks(tmp_path / "empty")] == [(0, b"", 0)]
+    assert [c async for c in stream_chunks((tmp_path / "empty").open("rb"))] == [(0, b"", 0)]

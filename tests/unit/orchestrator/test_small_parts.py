@@ -39,7 +39,7 @@ def test_mesh_counts_reject_non_glb(data: bytes) -> None:
 
 def test_job_ids_sort_by_time_and_labels_slug() -> None:
     a, b = new_job_id(1_700_000_000), new_job_id(1_700_000_001)
-    assert re.fullmatch(r"20231114-221320-[0-9a-f]{6}", a)
+    assert re.fullmatch(r"20231114-221320-[0-9a-f]{32}", a)  # 128 random bits
     assert a < b
     assert slug("Coffee mug!") == "coffee-mug" and slug("../..") == "object"
 
