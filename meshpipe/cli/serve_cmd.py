@@ -17,6 +17,12 @@ def register(sub: Any) -> None:
     """Add `meshpipe serve` to the parser."""
     p = sub.add_parser("serve", help="start every service locally and keep them running")
     p.add_argument("--port", type=int, default=50051, help="orchestrator gRPC port (0 = free)")
+    p.add_argument(
+        "--http-port",
+        type=int,
+        default=8080,
+        help="HTTP gateway port (REST, SSE, studio page; 0 = free, -1 = no gateway)",
+    )
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
     p.add_argument(
         "--run-dir", type=Path, help="folder for the processes' logs (default runs/<time>)"
@@ -28,12 +34,17 @@ def run(args: argparse.Namespace) -> int:
     """Start everything and keep it running until interrupted."""
     interrupt_on_signals()
     run_dir = args.run_dir or default_run_dir()
-    system = LocalSystem(run_dir, args.out, orchestrator_port=args.port)
+    gateway_port = None if args.http_port < 0 else args.http_port
+    system = LocalSystem(run_dir, args.out, orchestrator_port=args.port, gateway_port=gateway_port)
     print(f"starting meshpipe (logs in {run_dir}) ...", flush=True)
     try:
         with system:
             print(f"orchestrator: {system.orchestrator_address}")
+            if gateway_port is not None:
+                print(f"http: {system.gateway_url}  (open it in a browser; API docs at /docs)")
             for name, address in system.addresses.items():
+                if name == "gateway":
+                    continue
                 metrics = system.metrics_ports.get(name)
                 print(f"  {name:12} grpc {address}  metrics http://127.0.0.1:{metrics}/metrics")
             print("serving; Ctrl-C stops everything", flush=True)
