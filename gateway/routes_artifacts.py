@@ -25,6 +25,7 @@ from gateway.zipstream import stream_archive
 router = APIRouter(prefix="/v1/jobs", tags=["artifacts"])
 Client = Annotated[Orchestrator, Depends(deps.orchestrator)]
 CallMetadata = Annotated[Metadata, Depends(deps.call_metadata)]
+INPUT_SUFFIXES = ("jpg", "png", "webp")
 
 
 @router.get("/{job_id}/archive.zip", response_class=StreamingResponse)
@@ -35,6 +36,22 @@ async def job_archive(job_id: str, client: Client, metadata: CallMetadata) -> St
     headers = {"Content-Disposition": f'attachment; filename="{job_id}.zip"'}
     body = stream_archive(client, job_id, job_artifacts(reply), metadata)
     return StreamingResponse(body, media_type="application/zip", headers=headers)
+
+
+@router.get("/{job_id}/input", response_class=StreamingResponse)
+async def job_input(job_id: str, client: Client, metadata: CallMetadata) -> Response:
+    """The submitted photo as received (`input.png|jpg|webp`)."""
+    for suffix in INPUT_SUFFIXES:
+        try:
+            download = await open_download(client, f"{job_id}:input.{suffix}", 0, metadata)
+        except grpc.RpcError as err:
+            if rpc_code(err) == grpc.StatusCode.NOT_FOUND:
+                continue
+            raise
+        headers = {"Content-Length": str(download.total), "Cache-Control": "private, max-age=3600"}
+        body = download.body(download.total - 1)
+        return StreamingResponse(body, media_type=media_type(f"x.{suffix}"), headers=headers)
+    raise ApiProblem(404, f"no input photo for job {job_id}")
 
 
 @router.get("/{job_id}/artifacts/{path:path}", response_class=StreamingResponse)

@@ -1,7 +1,8 @@
 """`GET /v1/jobs/{id}/events`: the job's event stream (WatchJob) as Server-Sent Events.
 
 Each event is `id: <sequence>`, `event: <kind>` (accepted, queued, detections, progress,
-result, error, skipped, heartbeat, done) and `data: <the event as JSON>`. A client resumes
+result, object_error (the proto's `error`: EventSource reserves that name), skipped,
+heartbeat, done) and `data: <the event as JSON>`. A client resumes
 with `Last-Event-ID` (EventSource does that on its own) or `?from=N`. A `: heartbeat`
 comment goes out after `heartbeat_seconds` of silence. The stream ends after `done`.
 
@@ -65,7 +66,10 @@ def _start_sequence(last_event_id: str, from_sequence: int) -> int:
 def format_event(event: pb.JobEvent) -> str:
     """One SSE message for a job event."""
     data = json.dumps(to_json(event), separators=(",", ":"))
-    return f"id: {event.sequence}\nevent: {event_kind(event) or 'unknown'}\ndata: {data}\n\n"
+    kind = event_kind(event) or "unknown"
+    if kind == "error":  # EventSource's own `error` event is for connection errors
+        kind = "object_error"
+    return f"id: {event.sequence}\nevent: {kind}\ndata: {data}\n\n"
 
 
 async def _sse(
