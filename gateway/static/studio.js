@@ -5,7 +5,7 @@
 const $ = (id) => document.getElementById(id);
 const COLORS = ["#2a62c9", "#d1495b", "#00a878", "#edae49", "#8e44ad", "#00798c", "#f17300", "#5c6b73"];
 const STAGES = { STAGE_MATTING: "matting", STAGE_SHAPE: "shape", STAGE_TEXTURE: "texture", STAGE_DETECTOR: "detector" };
-const MAIN_KINDS = new Set(["textured_mesh", "mesh", "crop", "matte"]);
+const KIND_ORDER = ["textured_mesh", "mesh", "crop", "matte"];
 const state = { file: null, source: null, job: null, cards: new Map(), size: null };
 // Timings read by the benchmark and the browser test: result event -> model loaded, ms.
 window.meshpipeStudio = { loaded: 0, timings: [], events: 0, done: null };
@@ -170,21 +170,21 @@ function showProgress(p) {
 async function viewer(url, alt, onLoad) {
   if (!(await viewerReady)) return Object.assign(document.createElement("p"), { className: "muted", textContent: "(no 3D viewer)" });
   const mv = document.createElement("model-viewer");
-  Object.entries({ src: url, alt, loading: "eager", "camera-controls": "", "touch-action": "pan-y", "shadow-intensity": "0.6", exposure: "1.1" }).forEach(([k, v]) => mv.setAttribute(k, v));
+  Object.entries({ src: url, alt, loading: "eager", "interaction-prompt": "none", "camera-controls": "", "touch-action": "pan-y", "shadow-intensity": "0.6", exposure: "1.1" }).forEach(([k, v]) => mv.setAttribute(k, v));
   mv.addEventListener("load", () => { mv.dataset.loaded = "true"; onLoad?.(); }, { once: true });
   mv.addEventListener("error", (e) => { mv.dataset.loaded = "error"; notice(`viewer could not load ${url}: ${e.detail?.type || "error"}`); });
   return mv;
 }
 
 function artifactLinks(artifacts) {
-  const links = [];
-  for (const a of artifacts) {
-    const name = a.kind === "textured_mesh" ? "GLB" : a.kind === "mesh" ? "untextured GLB" : a.kind === "crop" ? "crop" : a.kind === "matte" ? "matte" : `${a.kind} (${a.relative_path.split(".").pop()})`;
-    const link = Object.assign(document.createElement("a"), { href: a.url, textContent: name });
+  const names = { textured_mesh: "GLB", mesh: "untextured GLB", crop: "crop", matte: "matte" };
+  const rank = (a) => (KIND_ORDER.includes(a.kind) ? KIND_ORDER.indexOf(a.kind) : KIND_ORDER.length);
+  return [...artifacts].sort((a, b) => rank(a) - rank(b)).map((a) => {
+    const text = names[a.kind] || `${a.kind} (${a.relative_path.split(".").pop()})`;
+    const link = Object.assign(document.createElement("a"), { href: a.url, textContent: text });
     link.setAttribute("download", "");
-    links.push(MAIN_KINDS.has(a.kind) ? [0, link] : [1, link]);
-  }
-  return links.sort((a, b) => a[0] - b[0]).map(([, l]) => l);
+    return link;
+  });
 }
 
 async function showResult(r) {
