@@ -21,7 +21,7 @@ TAG=${TAG:-dev}
 PYTHON=${PYTHON:-.venv/bin/python}
 CONTEXT=build/docker-context
 SERVICES=("$@")
-[ ${#SERVICES[@]} -gt 0 ] || SERVICES=(orchestrator arbiter detector matting shape texture)
+[ ${#SERVICES[@]} -gt 0 ] || SERVICES=(orchestrator arbiter detector matting shape texture gateway)
 
 log() { echo "[build-images] $*" >&2; }
 # The pyproject extra an image installs: the arbiter ships in the orchestrator's package.
@@ -50,6 +50,8 @@ fi
 
 offline=()
 [ "${OFFLINE:-0}" = 1 ] && offline=(--offline)
+# The studio page's model-viewer goes into the project wheel (npm registry, integrity-checked).
+make --no-print-directory model-viewer
 "$PYTHON" deploy/docker/wheelhouse.py --context "$CONTEXT" "${offline[@]}"
 
 for service in "${SERVICES[@]}"; do

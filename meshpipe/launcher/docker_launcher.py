@@ -84,7 +84,7 @@ class DockerLauncher:
         self._remove_orphans()
         self._ensure_network()
         self._ensure_volume()
-        groups = [["arbiter"], list(STAGES), ["orchestrator"]]
+        groups = [["arbiter"], list(STAGES), ["orchestrator"], ["gateway"]]
         deadline = time.monotonic() + timeout
         for group in groups:
             started = [

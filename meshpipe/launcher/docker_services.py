@@ -16,12 +16,19 @@ from pydantic_settings import BaseSettings
 from meshpipe.runtime.settings import StageSettings
 
 STAGES = ("detector", "matting", "shape", "texture")
-# In start-up order: the lease arbiter, the stages, then the orchestrator that calls them.
+# The gRPC services in start-up order: the lease arbiter, the stages, then the orchestrator.
 SERVICES = ("arbiter", *STAGES, "orchestrator")
+# The HTTP gateway, a client of the orchestrator; it serves /metrics on its one HTTP port.
+GATEWAY = "gateway"
+ALL_SERVICES = (*SERVICES, GATEWAY)
 
 
 def settings_class(service: str) -> type[BaseSettings]:
     """The settings class of a service (imports only its settings module)."""
+    if service == GATEWAY:
+        from gateway.settings import GatewaySettings
+
+        return GatewaySettings
     if service == "orchestrator":
         from orchestrator.settings import OrchestratorSettings
 
@@ -31,7 +38,7 @@ def settings_class(service: str) -> type[BaseSettings]:
 
         return ArbiterSettings
     if service not in STAGES:
-        raise ValueError(f"unknown service {service!r}; expected one of {', '.join(SERVICES)}")
+        raise ValueError(f"unknown service {service!r}; expected one of {', '.join(ALL_SERVICES)}")
     module = importlib.import_module(f"services.{service}.settings")
     found = [
         obj
@@ -68,9 +75,10 @@ def service_def(service: str) -> ServiceDef:
     """The ServiceDef of a service, from its settings class defaults."""
     cls = settings_class(service)
     fields = cls.model_fields
+    port = int(fields["port"].default)
     return ServiceDef(
         name=service,
-        grpc_port=int(fields["port"].default),
-        metrics_port=int(fields["metrics_port"].default),
+        grpc_port=port,  # the gateway's HTTP port
+        metrics_port=port if service == GATEWAY else int(fields["metrics_port"].default),
         env_prefix=str(cls.model_config.get("env_prefix", "")),
     )
