@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated, Any
 
@@ -60,13 +61,20 @@ async def generate_route(
         except ValueError:
             raise ApiProblem(400, "the body is not JSON") from None
         spec = parse_input(payload)
-        output = await generate(
-            client,
-            spec,
-            metadata,
-            max_bytes=settings.max_upload_bytes,
-            deployment_profile=settings.memory_profile,
-        )
+        try:
+            async with asyncio.timeout(settings.generate_timeout_seconds):
+                output = await generate(
+                    client,
+                    spec,
+                    metadata,
+                    max_bytes=settings.max_upload_bytes,
+                    deployment_profile=settings.memory_profile,
+                )
+        except TimeoutError:
+            limit = settings.generate_timeout_seconds
+            raise ApiProblem(
+                504, f"the job took longer than {limit:.0f}s; follow it under /v1/jobs"
+            ) from None
     except ApiProblem as problem:
         return JSONResponse({"error": problem.detail}, problem.status, headers=problem.headers)
     return JSONResponse(output)
