@@ -252,3 +252,19 @@ def test_readme_example_file_is_submittable(http: httpx.Client) -> None:
         )
     assert reply.status_code == 202
     http.delete(f"/v1/jobs/{reply.json()['job_id']}")
+
+
+def test_idempotency_key_attaches_a_retry_to_the_first_job(http: httpx.Client) -> None:
+    key = f"bench-{time.time_ns()}"
+    headers = {"Idempotency-Key": key}
+    files = {"image": ("photo.jpg", coffee_jpeg(), "image/jpeg")}
+    first = http.post("/v1/jobs", files=files, data={"texture": "false"}, headers=headers)
+    summary = http.get(f"/v1/jobs/{first.json()['job_id']}").json()["summary"]
+    if summary.get("request_id") != key:
+        http.delete(f"/v1/jobs/{first.json()['job_id']}")
+        pytest.skip(
+            "this orchestrator does not record request_id yet (SubmitJobRequest.request_id)"
+        )
+    again = http.post("/v1/jobs", files=files, data={"texture": "false"}, headers=headers)
+    assert again.status_code == 202
+    assert again.json()["job_id"] == first.json()["job_id"]
