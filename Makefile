@@ -9,7 +9,7 @@ OUT ?= out
 MODEL_VIEWER_VERSION ?= 4.4.0
 MODEL_VIEWER_DIR ?= gateway/vendor/model-viewer
 
-.PHONY: model-viewer setup setup-ml demo run test test-docker unit lint proto proto-check bench images up down clean
+.PHONY: bench-gateway model-viewer setup setup-ml demo run test test-docker unit lint proto proto-check bench images up down clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -64,6 +64,10 @@ proto-check:
 
 bench:
 	$(BIN)/python benchmarks/pipeline_overhead.py
+
+# HTTP gateway vs gRPC, event delivery, first viewer in headless Chromium (needs chromium)
+bench-gateway:
+	$(BIN)/python benchmarks/gateway_overhead.py
 
 images: setup
 	bash deploy/docker/build-images.sh

@@ -174,6 +174,13 @@ def write(results: dict[str, Any]) -> str:
         f"gRPC (median; p95 {delays['p95_ms']:.1f} ms); the `done` event "
         f"{delays['done_median_ms']:.1f} ms (median).",
     ]
+    lines += [
+        "",
+        "Reading: whole jobs on this shared 2-core machine vary by a factor of two with the "
+        "other work on it, so the whole-job difference swings by several per cent either way "
+        "between runs. The delivery delay above, "
+        "both paths timed on the same job at once, is the gateway's own cost per event.",
+    ]
     if viewer:
         lines += [
             "",
