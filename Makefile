@@ -5,17 +5,26 @@ BIN := $(VENV)/bin
 U2NET_HOME ?= $(HOME)/.u2net
 IMAGE ?= examples/coffee.jpg
 OUT ?= out
+# The studio page's 3D viewer, from the npm registry (integrity-checked; never committed).
+MODEL_VIEWER_VERSION ?= 4.4.0
+MODEL_VIEWER_DIR ?= gateway/vendor/model-viewer
 
-.PHONY: setup setup-ml demo run test test-docker unit lint proto proto-check bench images up down clean
+.PHONY: bench-gateway model-viewer setup setup-ml demo run test test-docker unit lint proto proto-check bench images up down clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 # venv + the project with every stage's extras + dev tools + the embedded default's weights.
-setup: $(BIN)/python
+setup: $(BIN)/python model-viewer
 	$(BIN)/pip install --quiet -e ".[all,dev]"
 	$(BIN)/meshpipe weights fetch-default --dir "$(U2NET_HOME)"
+
+# @google/model-viewer for the gateway's studio page (needs npm; see docs/gateway.md).
+model-viewer: $(MODEL_VIEWER_DIR)/model-viewer.min.js
+
+$(MODEL_VIEWER_DIR)/model-viewer.min.js:
+	bash scripts/fetch_model_viewer.sh $(MODEL_VIEWER_VERSION) $(MODEL_VIEWER_DIR)
 
 # + what the production backends' CPU tests need (tiny models, no hub). torch 2.13.0 is the
 # CPU build on this project's machines; hy3dgen must come without its own requirements.
@@ -56,6 +65,10 @@ proto-check:
 
 bench:
 	$(BIN)/python benchmarks/pipeline_overhead.py
+
+# HTTP gateway vs gRPC, event delivery, first viewer in headless Chromium (needs chromium)
+bench-gateway:
+	$(BIN)/python benchmarks/gateway_overhead.py
 
 images: setup
 	bash deploy/docker/build-images.sh

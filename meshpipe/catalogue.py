@@ -181,6 +181,13 @@ PROCESS_ENTRIES: tuple[ProcessEntry, ...] = (
 
 STAGES: tuple[str, ...] = tuple(e.name for e in STAGE_ENTRIES)
 
+# The HTTP gateway (REST, SSE, the studio page): a client of the orchestrator, started after
+# it, with one HTTP port (its /metrics included) and settings `gateway.settings`.
+GATEWAY = "gateway"
+# Images that are not one of the gRPC processes above: the gateway, and the RunPod serverless
+# worker (stages, orchestrator and worker in one container). Image target -> package extra.
+EXTRA_IMAGES: dict[str, str] = {GATEWAY: "gateway", "runpod": "runpod"}
+
 Entry = StageEntry | ProcessEntry
 
 
@@ -217,5 +224,7 @@ def entry(name: str) -> Entry:
 
 
 def image_extras() -> dict[str, str]:
-    """Image target -> the package extra its image installs, in start-up order."""
-    return {e.image_target: e.extra for group in start_groups() for e in group}
+    """Image target -> the package extra its image installs, in start-up order (the gRPC
+    processes, then EXTRA_IMAGES)."""
+    grpc = {e.image_target: e.extra for group in start_groups() for e in group}
+    return {**grpc, **EXTRA_IMAGES}

@@ -74,7 +74,7 @@ chmod -R a+rX "$WEIGHTS"
 
 log "meshpipe up"
 UP=1
-up=("${MESHPIPE[@]}" up --project "$PROJECT" --port 0 --metrics-base-port 0 --weights-dir "$WEIGHTS" --timeout 300)
+up=("${MESHPIPE[@]}" up --project "$PROJECT" --port 0 --http-port 0 --metrics-base-port 0 --weights-dir "$WEIGHTS" --timeout 300)
 "${up[@]}"
 ids() { docker ps -aq --no-trunc --filter "label=io.meshpipe.project=$PROJECT" | sort; }
 before=$(ids)

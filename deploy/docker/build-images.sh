@@ -60,6 +60,8 @@ fi
 
 offline=()
 [ "${OFFLINE:-0}" = 1 ] && offline=(--offline)
+# The studio page's model-viewer goes into the project wheel (npm registry, integrity-checked).
+make --no-print-directory model-viewer
 "$PYTHON" deploy/docker/wheelhouse.py --context "$CONTEXT" "${offline[@]}"
 
 for service in "${SERVICES[@]}"; do

@@ -61,9 +61,10 @@ def build_project_wheel(out: Path) -> Path:
 
 
 def fill_wheelhouse(wheelhouse: Path, project_wheel: Path, offline: bool) -> None:
-    """Make sure the wheelhouse resolves meshpipe[all]; download what is missing if allowed."""
+    """Make sure the wheelhouse resolves meshpipe[all,runpod]; download what is missing if
+    allowed."""
     wheelhouse.mkdir(parents=True, exist_ok=True)
-    requirement = f"meshpipe[all] @ {project_wheel.as_uri()}"
+    requirement = f"meshpipe[all,runpod] @ {project_wheel.as_uri()}"
     local = ["--no-index", "--find-links", str(wheelhouse)]
     try:
         pip("wheel", "--quiet", "-w", str(wheelhouse), *local, requirement)

@@ -296,6 +296,40 @@ ROWS: list[tuple[str, list[Panel]]] = [
             ),
         ],
     ),
+    (
+        "HTTP gateway",
+        [
+            Panel(
+                "Gateway requests by route and status (per minute)",
+                [
+                    (
+                        "60 * sum by (route, status) "
+                        f"(rate(meshpipe_gateway_requests_total[{RI}]))",
+                        "{{route}} {{status}}",
+                    )
+                ],
+                description="Every HTTP request the gateway answered; 4xx are the callers', "
+                "5xx the gateway's or the orchestrator's (429/503 come with Retry-After).",
+            ),
+            Panel(
+                "Gateway latency by route (p50, p95)",
+                [
+                    (
+                        pct(p, "meshpipe_gateway_request_seconds", "route", sel=""),
+                        f"{{{{route}}}} {n}",
+                    )
+                    for p, n in PERCENTILES[:2]
+                ],
+                "s",
+                description="Arrival to the end of the response body: event streams and "
+                "/v1/generate last as long as their jobs.",
+            ),
+            Panel(
+                "Open event streams (SSE)",
+                [("sum(meshpipe_gateway_event_streams)", "streams")],
+            ),
+        ],
+    ),
 ]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from meshpipe.launcher.docker_config import LaunchConfig
-from meshpipe.launcher.docker_services import SERVICES, STAGES
+from meshpipe.launcher.docker_services import ALL_SERVICES, STAGES
 
 
 class UsageError(Exception):
@@ -39,6 +39,10 @@ def register(sub: Any) -> None:
     )
     up.add_argument("--no-arbiter", action="store_true", help="run without the lease arbiter")
     up.add_argument(
+        "--http-port", type=int, default=8080, help="host port of the HTTP gateway (0 = any)"
+    )
+    up.add_argument("--no-gateway", action="store_true", help="run without the HTTP gateway")
+    up.add_argument(
         "--weights-dir",
         default="~/.u2net",
         help="host folder mounted read-only at /weights in the stages (holds u2netp.onnx)",
@@ -64,7 +68,7 @@ def register(sub: Any) -> None:
 
     logs = sub.add_parser("logs", help="print a service container's log")
     _common(logs)
-    logs.add_argument("service", choices=SERVICES)
+    logs.add_argument("service", choices=ALL_SERVICES)
     logs.add_argument("--tail", type=int, default=100, help="lines from the end")
     logs.add_argument("-f", "--follow", action="store_true", help="keep following")
     logs.set_defaults(func=run_logs)
@@ -92,6 +96,8 @@ def launch_config(args: argparse.Namespace) -> LaunchConfig:
         gpus=args.gpus,
         gpu_services=tuple(s for s in args.gpu_services.split(",") if s),
         arbiter=not args.no_arbiter,
+        gateway=not args.no_gateway,
+        http_port=args.http_port,
         weights_dir=str(weights),
         env=parse_env(args.env),
     )
@@ -103,9 +109,9 @@ def parse_env(items: list[str]) -> dict[str, dict[str, str]]:
     for item in items:
         service, sep, assignment = item.partition(":")
         key, eq, value = assignment.partition("=")
-        if not sep or not eq or not key or service not in SERVICES:
+        if not sep or not eq or not key or service not in ALL_SERVICES:
             raise UsageError(
-                f"--env {item!r}: expected SERVICE:KEY=VALUE with SERVICE in {SERVICES}"
+                f"--env {item!r}: expected SERVICE:KEY=VALUE with SERVICE in {ALL_SERVICES}"
             )
         env.setdefault(service, {})[key] = value
     return env

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from meshpipe.cli import (
     arbiter_cmd,
     deploy_cmd,
+    gateway_cmd,
     jobs_cmd,
     orchestrator_cmd,
     run_cmd,
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         submit_cmd,
         jobs_cmd,
         orchestrator_cmd,
+        gateway_cmd,
         stage_cmd,
         weights_cmd,
         arbiter_cmd,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from meshpipe.launcher.docker_services import SERVICES, STAGES, ServiceDef, service_def
+from meshpipe.launcher.docker_services import GATEWAY, SERVICES, STAGES, ServiceDef, service_def
 from meshpipe.runtime.security import is_loopback
 
 LABEL_PROJECT = "io.meshpipe.project"
@@ -38,6 +38,8 @@ class LaunchConfig:
     gpus: str | None = None  # None, "all" or a comma-separated list of device ids
     gpu_services: tuple[str, ...] = STAGES
     arbiter: bool = True
+    gateway: bool = True  # the HTTP gateway (REST, SSE, studio page)
+    http_port: int = 8080  # the gateway on the host; 0 = any free port
     weights_dir: str | None = None  # host folder mounted read-only at /weights in the stages
     env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # service -> extra env
     grace_seconds: float = 10.0
@@ -45,7 +47,8 @@ class LaunchConfig:
     @property
     def services(self) -> tuple[str, ...]:
         """Services to run, in start-up order."""
-        return tuple(s for s in SERVICES if self.arbiter or s != "arbiter")
+        grpc = tuple(s for s in SERVICES if self.arbiter or s != "arbiter")
+        return (*grpc, GATEWAY) if self.gateway else grpc
 
     @property
     def network(self) -> str:
@@ -88,8 +91,11 @@ def host_metrics_port(config: LaunchConfig, service: str) -> int | None:
 
 
 def published_ports(config: LaunchConfig, svc: ServiceDef) -> dict[str, tuple[str, int | None]]:
-    """Ports bound on the host: the orchestrator's gRPC port and, when enabled, /metrics."""
+    """Ports bound on the host: the orchestrator's gRPC port and, when enabled, /metrics;
+    the gateway's one HTTP port (its /metrics included)."""
     ports: dict[str, tuple[str, int | None]] = {}
+    if svc.name == GATEWAY:
+        return {f"{svc.grpc_port}/tcp": (config.publish_host, config.http_port or None)}
     if svc.name == "orchestrator":
         ports[f"{svc.grpc_port}/tcp"] = (config.publish_host, config.port or None)
     metrics = host_metrics_port(config, svc.name)
@@ -119,6 +125,8 @@ def service_env(config: LaunchConfig, svc: ServiceDef) -> dict[str, str]:
         # is published, on loopback. Say so explicitly (docs/security.md): anything that
         # publishes elsewhere must configure tokens / TLS through --env instead.
         env[svc.env("insecure")] = "true"
+    if svc.name == GATEWAY:
+        env[svc.env("orchestrator")] = f"orchestrator:{service_def('orchestrator').grpc_port}"
     if svc.name == "matting" and config.weights_dir:
         env[svc.env("weights_dir")] = WEIGHTS_MOUNT
     if config.gpus and uses_gpu(config, svc.name):

@@ -1,7 +1,9 @@
-"""Container health probe: one standard grpc.health.v1 Check, exit 0 when SERVING.
+"""Container health probe: one standard grpc.health.v1 Check, exit 0 when SERVING (for the
+HTTP gateway: GET /healthz answering 200).
 
     python -m meshpipe.launcher.docker_healthcheck matting        # port from the settings
     python -m meshpipe.launcher.docker_healthcheck 10.0.0.7:50062 # explicit address
+    python -m meshpipe.launcher.docker_healthcheck gateway        # HTTP /healthz
 
 Used as the images' HEALTHCHECK, the Kubernetes probes of TLS deployments and the Docker
 launcher's start-up wait. It never forces a model load: the health service answers from the
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 
 import grpc
@@ -49,6 +53,15 @@ def probe(
     return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
 
+def probe_http(address: str, timeout: float = 3.0) -> str:
+    """SERVING when http://address/healthz answers 200, else what went wrong."""
+    try:
+        with urllib.request.urlopen(f"http://{address}/healthz", timeout=timeout) as reply:
+            return "SERVING" if reply.status == 200 else f"HTTP {reply.status}"
+    except (urllib.error.URLError, OSError) as exc:
+        return f"UNREACHABLE ({exc})"
+
+
 def address_of(target: str) -> str:
     """`host:port` as given, or 127.0.0.1 and the port a service's settings give."""
     if ":" in target:
@@ -77,9 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3.0, help="seconds")
     args = parser.parse_args(argv)
     address = address_of(args.target)
-    credentials = tls_of(args.target)
-    name = args.target if credentials is not None else ""
-    status = probe(address, args.service, args.timeout, credentials, name)
+    if args.target == "gateway":
+        status = probe_http(address, args.timeout)
+    else:
+        credentials = tls_of(args.target)
+        name = args.target if credentials is not None else ""
+        status = probe(address, args.service, args.timeout, credentials, name)
     if status == "SERVING":
         return 0
     sys.stderr.write(f"{address}: {status}\n")

@@ -86,6 +86,7 @@ class DockerLauncher:
         self._ensure_network()
         self._ensure_volume()
         groups = [[e.name for e in group] for group in catalogue.start_groups()]
+        groups.append([catalogue.GATEWAY])  # a client of the orchestrator: last
         deadline = time.monotonic() + timeout
         for group in groups:
             started = [

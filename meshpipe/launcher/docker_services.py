@@ -17,14 +17,29 @@ from meshpipe import catalogue
 from meshpipe.catalogue import STAGES
 from meshpipe.runtime.settings import StageSettings
 
-__all__ = ["SERVICES", "STAGES", "ServiceDef", "service_def", "settings_class"]
+__all__ = [
+    "ALL_SERVICES",
+    "GATEWAY",
+    "SERVICES",
+    "STAGES",
+    "ServiceDef",
+    "service_def",
+    "settings_class",
+]
 
-# In start-up order: the lease arbiter, the stages, then the orchestrator that calls them.
+# The gRPC services in start-up order: the lease arbiter, the stages, then the orchestrator.
 SERVICES = catalogue.services()
+# The HTTP gateway, a client of the orchestrator; it serves /metrics on its one HTTP port.
+GATEWAY = catalogue.GATEWAY
+ALL_SERVICES = (*SERVICES, GATEWAY)
 
 
 def settings_class(service: str) -> type[BaseSettings]:
     """The settings class of a service (imports only its settings module)."""
+    if service == GATEWAY:
+        from gateway.settings import GatewaySettings
+
+        return GatewaySettings
     entry = catalogue.entry(service)
     if isinstance(entry, catalogue.ProcessEntry):
         module_name, class_name = entry.settings.split(":")
@@ -55,7 +70,7 @@ class ServiceDef:
     @property
     def is_stage(self) -> bool:
         """True for the model stages, False for the orchestrator and the arbiter."""
-        return catalogue.entry(self.name).is_stage
+        return self.name != GATEWAY and catalogue.entry(self.name).is_stage
 
     def env(self, field: str) -> str:
         """Environment variable of a settings field, e.g. env('port') = MESHPIPE_MATTING_PORT."""
@@ -66,9 +81,10 @@ def service_def(service: str) -> ServiceDef:
     """The ServiceDef of a service, from its settings class defaults."""
     cls = settings_class(service)
     fields = cls.model_fields
+    port = int(fields["port"].default)
     return ServiceDef(
         name=service,
-        grpc_port=int(fields["port"].default),
-        metrics_port=int(fields["metrics_port"].default),
+        grpc_port=port,  # the gateway's HTTP port
+        metrics_port=port if service == GATEWAY else int(fields["metrics_port"].default),
         env_prefix=str(cls.model_config.get("env_prefix", "")),
     )

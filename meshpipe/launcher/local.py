@@ -38,6 +38,7 @@ from meshpipe.launcher.process import (
     spawn,
     stop_all,
     wait_healthy,
+    wait_http_ok,
 )
 from meshpipe.launcher.supervisor import Supervisor
 from meshpipe.runtime.tls import CaFiles, channel_credentials
@@ -81,6 +82,7 @@ class LocalSystem:
     orchestrator_port: int = 0
     internal_port: int = 0
     orchestrator_args: Sequence[str] = ()
+    gateway_port: int | None = None  # the HTTP gateway's port (0 = free); None = no gateway
     env: Mapping[str, str] = field(default_factory=dict)
     child_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     threads_per_stage: int = field(default_factory=lambda: max(1, (os.cpu_count() or 1) // 4))
@@ -116,6 +118,9 @@ class LocalSystem:
                 self._await(stage)
             self._spawn("orchestrator", self._args("orchestrator", self.orchestrator_port))
             self._await("orchestrator")
+            if self.gateway_port is not None:
+                self._spawn("gateway", self._args("gateway", self.gateway_port))
+                self._await_http("gateway")
         except BaseException:
             self.stop()
             raise
@@ -127,7 +132,14 @@ class LocalSystem:
         log.info("meshpipe up in %.1fs: %s", time.monotonic() - t0, self.addresses)
         return self
 
+    @property
+    def gateway_url(self) -> str:
+        """http://host:port of the gateway (once started with `gateway_port`)."""
+        return self.addresses["gateway"]
+
     def _args(self, name: str, port: int) -> list[str]:
+        if name == "gateway":
+            return ["gateway", "--orchestrator", self.orchestrator_address, "--port", str(port)]
         if name != "orchestrator":
             return ["stage", name, "--port", str(port), "--metrics-port", "0"]
         argv = ["orchestrator", "--port", str(port), "--metrics-port", "0"]
@@ -157,7 +169,7 @@ class LocalSystem:
     def _spawn(self, name: str, args: list[str]) -> None:
         argv = [self.python, "-m", "meshpipe.cli.main", *args]
         env = {**self._tls_env(name), **self.env, **self.child_env.get(name, {})}
-        if name != "orchestrator":
+        if name in STAGES:
             env = {**self._stage_env(name, {**os.environ, **env}), **env}
         self.children[name] = spawn(name, argv, self.run_dir, env)
 
@@ -195,6 +207,13 @@ class LocalSystem:
         if info.get("metrics_port"):
             self.metrics_ports[name] = int(info["metrics_port"])
 
+    def _await_http(self, name: str) -> None:
+        child = self.children[name]
+        info = child.wait_ready(self.startup_timeout)
+        url = f"http://{HOST}:{info['http_port']}"
+        wait_http_ok(child, f"{url}/healthz", self.startup_timeout)
+        self.addresses[name] = url
+
     def check(self) -> None:
         """LaunchError if a child has exited."""
         for child in self.children.values():
@@ -206,9 +225,11 @@ class LocalSystem:
         if self.supervisor is not None:
             self.supervisor.stop()
             self.supervisor = None
-        if "orchestrator" in self.children:
-            stop_all([self.children["orchestrator"]], self.grace)
-        stop_all([c for n, c in self.children.items() if n != "orchestrator"], self.grace)
+        for front in ("gateway", "orchestrator"):
+            if front in self.children:
+                stop_all([self.children[front]], self.grace)
+        stages = [c for n, c in self.children.items() if n not in ("gateway", "orchestrator")]
+        stop_all(stages, self.grace)
 
     def __enter__(self) -> LocalSystem:
         return self.start()

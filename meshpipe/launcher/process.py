@@ -9,6 +9,8 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,3 +150,19 @@ def stop_all(children: Sequence[ChildProcess], grace: float) -> None:
             log.warning("%s did not stop within %.0fs; killing it", child.name, grace)
             child.signal(signal.SIGKILL)
             child.wait_exit(5.0)
+
+
+def wait_http_ok(child: ChildProcess, url: str, timeout: float) -> None:
+    """Poll `url` until it answers 200; LaunchError if the child dies first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not child.alive():
+            raise child.exited_error()
+        try:
+            with urllib.request.urlopen(url, timeout=1.0) as reply:
+                if reply.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.1)
+    raise LaunchError(f"{child.name} at {url} not answering after {timeout:.0f}s")

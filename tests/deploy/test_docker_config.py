@@ -34,6 +34,16 @@ def test_only_orchestrator_grpc_and_metrics_are_published_on_loopback() -> None:
     assert len(host_ports) == len(set(host_ports)), "two services on one host port"
 
 
+def test_gateway_publishes_its_http_port_and_finds_the_orchestrator() -> None:
+    spec = container_spec(LaunchConfig(), "gateway")
+    assert spec["ports"] == {"8080/tcp": ("127.0.0.1", 8080)}
+    assert spec["environment"]["MESHPIPE_GATEWAY_ORCHESTRATOR"] == "orchestrator:50051"
+    assert spec["device_requests"] == [] and spec["volumes"] == {}
+    assert container_spec(LaunchConfig(http_port=0), "gateway")["ports"]["8080/tcp"][1] is None
+    assert LaunchConfig().services[-1] == "gateway"
+    assert "gateway" not in LaunchConfig(gateway=False).services
+
+
 def test_metrics_can_be_unpublished_or_ephemeral() -> None:
     off = LaunchConfig(metrics_base_port=None, port=0)
     assert container_spec(off, "matting")["ports"] == {}

@@ -9,6 +9,7 @@ complete.
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import struct
@@ -25,7 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from meshpipe.client import MeshpipeClient, job_options
 from meshpipe.launcher.docker_config import LaunchConfig
 from meshpipe.launcher.docker_launcher import DockerLauncher, ServiceStatus, connect
-from meshpipe.launcher.docker_services import SERVICES, service_def
+from meshpipe.launcher.docker_services import ALL_SERVICES, service_def
 from meshpipe.v1 import orchestrator_pb2
 
 PROJECT = os.environ.get("MESHPIPE_E2E_PROJECT", "")
@@ -88,7 +89,7 @@ def metrics(row: ServiceStatus) -> dict[str, float]:
 
 def test_every_service_is_running_and_healthy(launcher: DockerLauncher) -> None:
     rows = {r.service: r for r in launcher.ps()}
-    assert set(rows) == set(SERVICES)
+    assert set(rows) == set(ALL_SERVICES)
     for row in rows.values():
         assert (row.state, row.health) in {("running", "healthy"), ("running", "starting")}, row
         assert all(a.startswith("127.0.0.1:") for a in row.ports.values()), row.ports
@@ -150,3 +151,21 @@ def test_a_stage_crash_mid_job_does_not_fail_the_job(
     assert victim.attrs["RestartCount"] == restarts_before + 1
     # The call in flight died with the process and was retried once the stage was back.
     assert metrics(orchestrator).get(retries, 0.0) >= retries_before + 1
+
+
+def test_gateway_container_serves_the_studio_and_a_job_over_http(launcher: DockerLauncher) -> None:
+    import httpx
+
+    row = next(r for r in launcher.ps() if r.service == "gateway")
+    address = row.host_address(service_def("gateway").grpc_port)
+    assert address and address.startswith("127.0.0.1:"), row.ports
+    base = f"http://{address}"
+    assert httpx.get(f"{base}/readyz", timeout=30).json()["status"] == "ready"
+    page = httpx.get(f"{base}/", timeout=30)
+    assert "/static/studio.js" in page.text
+    viewer = httpx.get(f"{base}/vendor/model-viewer/model-viewer.min.js", timeout=30)
+    assert viewer.status_code == 200, "model-viewer is shipped in the image"
+    body = {"input": {"image": base64.b64encode(PHOTO.read_bytes()).decode()}}
+    output = httpx.post(f"{base}/v1/generate", json=body, timeout=JOB_TIMEOUT_S).json()
+    check_glb(base64.b64decode(output["model_base64"]))
+    assert output["format"] == "glb" and output["textured"] is True

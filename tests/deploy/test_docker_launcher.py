@@ -47,13 +47,13 @@ def test_up_starts_everything_in_order_and_probes_the_published_orchestrator(
     config = LaunchConfig(port=0)  # ephemeral: the fake maps it to the health server
     engine = engine_for(config, health_port)
     rows = launcher(config, engine).up(timeout=10)
-    assert engine.started == [f"meshpipe-{s}" for s in SERVICES]
-    assert [r.service for r in rows] == list(SERVICES)
+    assert engine.started == [f"meshpipe-{s}" for s in (*SERVICES, "gateway")]
+    assert [r.service for r in rows] == [*SERVICES, "gateway"]
     assert all(r.state == "running" for r in rows)
     assert set(engine.networks_by_name) == {"meshpipe-net"}
     assert set(engine.volumes_by_name) == {"meshpipe-out"}
     probed = {name for name, cmd in engine.execs}
-    assert probed == {f"meshpipe-{s}" for s in SERVICES}, "every container is health-probed"
+    assert probed == {f"meshpipe-{s}" for s in config.services}, "every container is probed"
     orchestrator = next(r for r in rows if r.service == "orchestrator")
     assert orchestrator.host_address(50051) == f"127.0.0.1:{health_port}"
 
@@ -65,7 +65,7 @@ def test_second_up_changes_nothing_and_a_changed_service_is_replaced(health_port
     first_ids = {n: c.id for n, c in engine.containers_by_name.items()}
     launcher(config, engine).up(timeout=10)
     assert {n: c.id for n, c in engine.containers_by_name.items()} == first_ids
-    assert len(engine.started) == len(SERVICES)
+    assert len(engine.started) == len(config.services)
 
     changed = LaunchConfig(port=0, env={"shape": {"MESHPIPE_SHAPE_PARK_AFTER": "1"}})
     launcher(changed, engine).up(timeout=10)
@@ -84,7 +84,7 @@ def test_rebuilt_image_or_dead_container_is_replaced(health_port: int) -> None:
     renewed = {n for n, c in engine.containers_by_name.items() if c is not old[n]}
     assert renewed == {"meshpipe-matting", "meshpipe-detector"}
     hashes = {c.labels[LABEL_CONFIG] for c in engine.containers_by_name.values()}
-    assert len(hashes) == len(SERVICES)
+    assert len(hashes) == len(config.services)
 
 
 def test_down_removes_everything_labelled_even_after_a_crash(health_port: int) -> None:
@@ -97,8 +97,8 @@ def test_down_removes_everything_labelled_even_after_a_crash(health_port: int) -
     launcher(other, engine).up(timeout=10)
 
     removed = DockerLauncher(engine, LaunchConfig()).down()
-    assert removed == {"containers": len(SERVICES), "networks": 1, "volumes": 0}
-    assert engine.stopped[0] == "meshpipe-orchestrator", "orchestrator stops first"
+    assert removed == {"containers": len(config.services), "networks": 1, "volumes": 0}
+    assert engine.stopped[:2] == ["meshpipe-gateway", "meshpipe-orchestrator"], "fronts first"
     assert "meshpipe-texture" not in engine.stopped, "an exited container is only removed"
     assert all(n.startswith("other-") for n in engine.containers_by_name)
     assert set(engine.networks_by_name) == {"other-net"}

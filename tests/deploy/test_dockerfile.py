@@ -62,6 +62,28 @@ def test_orchestrator_image_reaches_stages_by_service_name() -> None:
         assert f"MESHPIPE_ORCHESTRATOR_{stage.upper()}__ADDRESS={stage}:{port}" in env
 
 
+def test_gateway_target_serves_http_and_reaches_the_orchestrator() -> None:
+    target = stages()["gateway"]
+    svc = service_def("gateway")
+    assert target[0] == ("FROM", "runtime AS gateway")
+    assert instruction(target, "EXPOSE") == [str(svc.grpc_port)]  # HTTP, /metrics included
+    env = " ".join(instruction(target, "ENV"))
+    orchestrator = service_def("orchestrator").grpc_port
+    assert f"MESHPIPE_GATEWAY_ORCHESTRATOR=orchestrator:{orchestrator}" in env
+    assert "MESHPIPE_GATEWAY_HOST=0.0.0.0" in env
+    (health,) = instruction(target, "HEALTHCHECK")
+    assert json.loads(health.split("CMD", 1)[1])[-1] == "gateway"
+    assert instruction(target, "CMD") == ['["gateway"]']
+
+
+def test_runpod_target_starts_the_whole_system_and_the_worker() -> None:
+    target = stages()["runpod"]
+    assert json.loads(instruction(target, "ENTRYPOINT")[0]) == [
+        "python", "-m", "gateway.runpod_worker",
+    ]  # fmt: skip
+    assert "--start-system" in json.loads(instruction(target, "CMD")[0])
+
+
 def test_runtime_is_non_root_and_builds_offline() -> None:
     all_stages = stages()
     runtime = all_stages["runtime"]

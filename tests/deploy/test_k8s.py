@@ -88,8 +88,10 @@ def test_ports_and_probes_agree_with_the_settings_classes(overlay: str) -> None:
     docs = render(overlay)
     deployments, services = of_kind(docs, "Deployment"), of_kind(docs, "Service")
     expected = {*STAGES, "orchestrator"} | ({"arbiter"} if overlay == "shared-gpu" else set())
-    assert set(deployments) == expected
+    assert set(deployments) == expected | {"gateway"}
     for name, deployment in deployments.items():
+        if name == "gateway":
+            continue  # HTTP: test_gateway_is_http_stateless_and_scraped
         svc = service_def(name)
         c = container(deployment)
         assert c["image"].startswith(f"meshpipe-{name}:"), c["image"]
@@ -117,6 +119,10 @@ def test_orchestrator_reaches_every_replica_of_each_stage(overlay: str) -> None:
         assert services[stage]["spec"]["clusterIP"] == "None", "headless: one address per pod"
         assert env[f"MESHPIPE_{stage.upper()}_HOST"] == "0.0.0.0"
     deployments = of_kind(docs, "Deployment")
+    assert (
+        env["MESHPIPE_GATEWAY_ORCHESTRATOR"]
+        == f"orchestrator:{service_def('orchestrator').grpc_port}"
+    )
     for name, deployment in deployments.items():
         refs = container(deployment)["envFrom"]
         assert {"configMapRef": {"name": settings_name(docs)}} in refs, name
@@ -137,9 +143,9 @@ def test_every_gpu_pod_requests_a_gpu_and_tolerates_the_taint(overlay: str) -> N
         assert resources["limits"][GPU] == resources["requests"][GPU] == 1
         assert {"key": GPU, "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
         assert spec["nodeSelector"], f"{name} must be pinned to GPU nodes"
-    orchestrator = deployments["orchestrator"]
-    assert GPU not in container(orchestrator)["resources"]["limits"]
-    assert "tolerations" not in orchestrator["spec"]["template"]["spec"]
+    for cpu_only in ("orchestrator", "gateway"):
+        assert GPU not in container(deployments[cpu_only])["resources"]["limits"]
+        assert "tolerations" not in deployments[cpu_only]["spec"]["template"]["spec"]
 
 
 def test_shared_gpu_puts_everything_on_one_node_behind_the_arbiter() -> None:
@@ -161,7 +167,7 @@ def test_node_pools_split_small_and_large_gpus_and_scale_on_queue_depth() -> Non
     pools = {n: d["spec"]["template"]["spec"]["nodeSelector"] for n, d in deployments.items()}
     assert pools["detector"] == pools["matting"] == {"meshpipe.io/gpu-pool": "small"}
     assert pools["shape"] == pools["texture"] == {"meshpipe.io/gpu-pool": "large"}
-    assert pools["orchestrator"] == {"meshpipe.io/pool": "cpu"}
+    assert pools["orchestrator"] == pools["gateway"] == {"meshpipe.io/pool": "cpu"}
     assert not any(k.endswith("_ARBITER_ADDRESS") for k in env), "own GPUs: no arbiter"
     scaled = of_kind(docs, "ScaledObject")
     assert set(scaled) == set(STAGES)
@@ -188,15 +194,43 @@ def test_monitoring_and_disruption_budgets(overlay: str) -> None:
     for name, deployment in deployments.items():
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         assert selector.items() <= labels.items(), f"PodMonitor misses {name}"
-        assert "metrics" in {p["name"] for p in container(deployment)["ports"]}
-    assert [e["port"] for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics"]
+        port = "http" if name == "gateway" else "metrics"
+        assert port in {p["name"] for p in container(deployment)["ports"]}
+    assert [e["port"] for e in monitor["spec"]["podMetricsEndpoints"]] == ["metrics", "http"]
     budgets = of_kind(docs, "PodDisruptionBudget")
-    for stage in (*STAGES, "orchestrator"):
+    for stage in (*STAGES, "orchestrator", "gateway"):
         match = budgets[stage]["spec"]["selector"]["matchLabels"]
         assert match.items() <= deployments[stage]["spec"]["selector"]["matchLabels"].items()
     rules = of_kind(docs, "PrometheusRule")["meshpipe"]["spec"]["groups"]
     source = yaml.safe_load((K8S.parent / "monitoring/prometheus/meshpipe-alerts.yaml").read_text())
     assert rules == source["groups"], "run deploy/monitoring/generate.py"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_gateway_is_http_stateless_and_scraped(overlay: str) -> None:
+    docs = render(overlay)
+    deployment = of_kind(docs, "Deployment")["gateway"]
+    c = container(deployment)
+    port = service_def("gateway").grpc_port
+    assert c["image"].startswith("meshpipe-gateway:") and c["args"] == ["gateway"]
+    assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"http": port}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert deployment["spec"]["replicas"] >= 2, "stateless: several replicas"
+    assert "volumes" not in deployment["spec"]["template"]["spec"] or all(
+        "persistentVolumeClaim" not in v for v in deployment["spec"]["template"]["spec"]["volumes"]
+    )
+    (service_port,) = of_kind(docs, "Service")["gateway"]["spec"]["ports"]
+    assert service_port["targetPort"] == "http"
+    assert settings(docs)["MESHPIPE_GATEWAY_HOST"] == "0.0.0.0"
+
+
+def test_shared_gpu_overlay_has_an_ingress_for_the_gateway() -> None:
+    (ingress,) = of_kind(render("shared-gpu"), "Ingress").values()
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "gateway", "port": {"name": "http"}}
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off", "SSE unbuffered"
 
 
 def test_all_resources_live_in_the_meshpipe_namespace() -> None:
@@ -217,6 +251,10 @@ def test_every_pod_gets_certificates_and_tokens_from_secrets(overlay: str) -> No
         mounts = {m["name"]: m for m in container(deployment)["volumeMounts"]}
         assert mounts["tls"]["readOnly"] and mounts["auth"]["readOnly"], name
         prefix = f"MESHPIPE_{name.upper()}_"
+        assert env[prefix + "TLS_CA_FILE"].startswith(mounts["tls"]["mountPath"])
+        if name == "gateway":  # a client of the orchestrator's TLS API, nothing internal
+            assert prefix + "INTERNAL_TOKEN_FILE" not in env
+            continue
         assert env[prefix + "TLS_CERT_FILE"].startswith(mounts["tls"]["mountPath"])
         assert env[prefix + "TLS_CA_FILE"].startswith(mounts["tls"]["mountPath"])
         assert env[prefix + "TLS_CLIENT_AUTH"] == "true"

@@ -22,6 +22,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.deploy.processes import serving
+from tests.support.gateway_process import running_gateway
 
 ROOT = Path(__file__).resolve().parents[2]
 MONITORING = ROOT / "deploy" / "monitoring"
@@ -128,9 +129,11 @@ def test_every_metric_used_is_exported_by_a_real_process(tmp_path: Path) -> None
         serving(["stage", "matting", "--host", "127.0.0.1"]) as stage,
         serving(["arbiter", "--host", "127.0.0.1", "--device-kind", "simulated"]) as arbiter,
         serving(["orchestrator", "--host", "127.0.0.1", "--out", str(tmp_path)]) as orch,
+        running_gateway(orch.grpc_address) as gateway,
     ):
         for served in (stage, arbiter, orch):
             names |= exported(served.metrics_url)
+        names |= exported(f"{gateway.url}/metrics")
     missing = {m for m in used_metrics() - names if not EXTERNAL.match(m)}
     assert not missing, f"used but not exported: {sorted(missing)}"
     assert "meshpipe_stage_model_state" in names and "meshpipe_arbiter_drift_bytes" in names

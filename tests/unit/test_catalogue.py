@@ -78,7 +78,7 @@ def test_every_image_installs_an_extra_the_package_declares() -> None:
         "optional-dependencies"
     ]
     images = catalogue.image_extras()
-    assert list(images) == list(SERVICES)
+    assert list(images) == [*SERVICES, "gateway", "runpod"]
     assert set(images.values()) <= set(extras)
     assert set(STAGES) <= set(extras["all"][0].split("[")[1].rstrip("]").split(","))
 
