@@ -22,6 +22,10 @@ MEDIA_TYPES = {
     ".png": "image/png",
     ".jpg": "image/jpeg",
     ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".bmp": "image/bmp",
+    ".tif": "image/tiff",
+    ".heic": "image/heic",
     ".glb": "model/gltf-binary",
     ".json": "application/json",
 }
