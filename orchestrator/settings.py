@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ByteSize, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orchestrator.arbiter.settings import ArbiterSettings
@@ -97,6 +97,26 @@ class OrchestratorSettings(BaseSettings):
         default=32,
         ge=1,
         description="Unfinished jobs accepted at once; more get RESOURCE_EXHAUSTED.",
+    )
+    min_free_bytes: ByteSize = Field(
+        default=ByteSize(512 * MIB),
+        ge=0,
+        description="New jobs get RESOURCE_EXHAUSTED while the output volume has less than "
+        "this free (e.g. 2GiB); 0 = no guard.",
+    )
+    disk_reserve_bytes: ByteSize = Field(
+        default=ByteSize(16 * MIB),
+        ge=0,
+        description="Free space artifact writes leave for the job store and manifests, so that "
+        "a job that fills the volume still ends cleanly (its objects fail RESOURCE_EXHAUSTED).",
+    )
+    retention_seconds: float = Field(
+        default=7 * 24 * 3600.0,
+        ge=0,
+        description="Finished jobs (rows and folders) older than this are deleted; 0 = keep.",
+    )
+    retention_sweep_seconds: float = Field(
+        default=300.0, gt=0, description="How often the retention sweep runs."
     )
     max_running_jobs: int = Field(
         default=4,
