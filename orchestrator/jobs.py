@@ -7,6 +7,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ from orchestrator.metrics import OrchestratorMetrics
 from orchestrator.pipeline import JobFailed, JobPipeline
 from orchestrator.quality import apply_quality
 from orchestrator.retention import Retention
+from orchestrator.run_queue import RunQueue
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.store import JobStore
 from orchestrator.validation import ValidImage, validate_image, validate_request
@@ -78,7 +80,8 @@ class JobManager:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._admitting = 0
         self._draining = False
-        self._running = asyncio.Semaphore(settings.max_running_jobs)
+        self._queue = RunQueue(settings.max_running_jobs)
+        self._recent_seconds: deque[float] = deque(maxlen=50)
         self._retention: asyncio.Task[None] | None = None
         self._retention_sweeper = Retention(settings, store, artifacts, metrics, clock)
 
@@ -102,7 +105,8 @@ class JobManager:
         await asyncio.to_thread(self._check_disk)
         if len(self._jobs) + self._admitting >= self._settings.max_queued_jobs:
             raise ResourceExhausted(
-                f"too many unfinished jobs ({self._settings.max_queued_jobs}); retry later"
+                f"the queue is full: {len(self._jobs)} unfinished jobs, the limit is "
+                f"{self._settings.max_queued_jobs} (max_queued_jobs); {self._retry_hint()}"
             )
         self._admitting += 1
         try:
@@ -112,6 +116,15 @@ class JobManager:
             return await asyncio.shield(admission)
         finally:
             self._admitting -= 1
+
+    def _retry_hint(self) -> str:
+        """When a refused client might retry: the time the running slots need to take in
+        one more job, from the mean duration of recent jobs."""
+        if not self._recent_seconds:
+            return "retry later"
+        mean = sum(self._recent_seconds) / len(self._recent_seconds)
+        wait = mean * (len(self._queue) + 1) / self._settings.max_running_jobs
+        return f"retry in about {max(1, round(wait))} s (recent jobs took {mean:.1f} s each)"
 
     def _check_disk(self) -> None:
         root = self._artifacts.root
@@ -209,7 +222,7 @@ class JobManager:
                 log.error("job %s object %d not marked: %s", job.job_id, obj.index, exc)
 
     async def _execute(self, job: ActiveJob) -> tuple[JobState, str]:
-        async with self._running:
+        async with self._queue.slot(job):
             job.record.state = JobState.RUNNING
             await job.save()
             self._publish()
@@ -238,6 +251,7 @@ class JobManager:
             log.error("job %s: manifest not written: %s", r.job_id, exc)
         await self._persist_final(job)
         total = r.finished_at - r.created_at
+        self._recent_seconds.append(total)
         self._metrics.jobs.labels(state.value).inc()
         self._metrics.job_seconds.labels(state.value).observe(total)
         for obj in objects:

@@ -94,9 +94,11 @@ class OrchestratorSettings(BaseSettings):
         description="Padding around each box before cropping, fraction of its size.",
     )
     max_queued_jobs: int = Field(
-        default=32,
+        default=5000,
         ge=1,
-        description="Unfinished jobs accepted at once; more get RESOURCE_EXHAUSTED.",
+        description="Unfinished jobs accepted at once (queued jobs wait on disk; a few KiB of "
+        "memory each); more get RESOURCE_EXHAUSTED with a retry hint. The disk guard "
+        "(min_free_bytes) bounds it too.",
     )
     min_free_bytes: ByteSize = Field(
         default=ByteSize(512 * MIB),

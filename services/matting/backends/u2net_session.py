@@ -40,7 +40,9 @@ class U2netSession:
 
     def predict(self, img: Image.Image) -> list[Image.Image]:
         """The mask (mode L, the image's size), as rembg's U2netSession.predict."""
-        (pred,) = self.inner_session.run([self.inner_session.get_outputs()[0].name], self._feed(img))
+        (pred,) = self.inner_session.run(
+            [self.inner_session.get_outputs()[0].name], self._feed(img)
+        )
         pred = pred[:, 0, :, :]
         high, low = np.max(pred), np.min(pred)
         pred = np.squeeze((pred - low) / (high - low))
