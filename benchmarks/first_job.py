@@ -125,7 +125,7 @@ def measure(label: str, code: Path) -> Row:
     return Row(label, cold, started, first, first_matting, second, second_matting)
 
 
-def table(rows: list[Row], machine: str) -> str:
+def table(rows: list[Row], machine: str, note: str) -> str:
     lines = [
         "# First job and matting cold start on an empty numba cache",
         "",
@@ -133,6 +133,7 @@ def table(rows: list[Row], machine: str) -> str:
         "texture on. Produced by `benchmarks/first_job.py` "
         f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}).",
         "",
+        *([note, ""] if note else []),
         "| code | matting cold start (spawn → first Matte) | system start | first job "
         "(matting) | second job (matting) |",
         "|---|---:|---:|---:|---:|",
@@ -152,11 +153,12 @@ def main() -> None:
     parser.add_argument("--label", action="append", default=[])
     parser.add_argument("--machine", default=f"{os.cpu_count()}-core CPU ({platform.machine()})")
     parser.add_argument("--name", default="first_job")
+    parser.add_argument("--note", default="", help="a line about the conditions of the run")
     args = parser.parse_args()
     codes = args.code or [ROOT]
     labels = args.label or [str(c) for c in codes]
     rows = [measure(label, code) for label, code in zip(labels, codes, strict=True)]
-    text = table(rows, args.machine)
+    text = table(rows, args.machine, args.note)
     print(text)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.name}.md").write_text(text)
