@@ -147,6 +147,21 @@ def decode_rgba(
     return img
 
 
+def decode_working_rgba(data: bytes, max_pixels: int, max_side: int) -> Image.Image:
+    """An RGBA object image (see decode_rgba) at most `max_side` on its longest side."""
+    return fit_within(decode_rgba(data, max_pixels, what="rgba_png"), max_side)
+
+
+def fit_within(img: Image.Image, max_side: int) -> Image.Image:
+    """The image itself, or a copy downscaled (Lanczos, aspect kept) so that its longest side
+    is `max_side`; 0 = no bound. Stages bound their working resolution with it."""
+    if max_side <= 0 or max(img.size) <= max_side:
+        return img
+    scale = max_side / max(img.size)
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    return img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
 def encode_png(img: Image.Image, compress_level: int = 3) -> bytes:
     """Encode an image as PNG bytes."""
     buf = io.BytesIO()

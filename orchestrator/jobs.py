@@ -20,6 +20,7 @@ from meshpipe.errors import (
     Unavailable,
     to_status,
 )
+from meshpipe.runtime.memory import release_after
 from meshpipe.runtime.tasks import cancel_and_wait
 from orchestrator.artifacts import ArtifactStore
 from orchestrator.disk import check_admission, free_bytes, human
@@ -265,6 +266,7 @@ class JobManager:
         log.info(
             "job %s %s in %.1fs%s", r.job_id, state.value, total, f": {r.error}" * bool(r.error)
         )
+        await asyncio.to_thread(release_after, r.image_width * r.image_height)
 
     async def _persist_final(self, job: ActiveJob) -> None:
         for attempt in range(3):  # a full store may recover as other writes clean up
