@@ -49,7 +49,9 @@ class RembgBackend(MattingBackend):
             )
         providers = onnx_providers(self.settings.device)
         if self.settings.model in U2NET_MODELS:  # no rembg import: no numba compile
-            self._session = U2netSession(self.settings.model, self.weights_path, providers)
+            self._session = U2netSession(
+                self.settings.model, self.weights_path, providers, self.settings.onnx_cpu_arena
+            )
         else:
             self._session = self._rembg_session(providers)
         active = self._session.inner_session.get_providers()

@@ -24,10 +24,13 @@ _SIZE = (320, 320)
 class U2netSession:
     """One onnxruntime session of a U^2-Net model file; `predict` returns rembg's mask."""
 
-    def __init__(self, model: str, path: Path, providers: list[str]) -> None:
+    def __init__(
+        self, model: str, path: Path, providers: list[str], cpu_arena: bool = True
+    ) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
+        options.enable_cpu_mem_arena = cpu_arena
         threads = os.environ.get("OMP_NUM_THREADS")
         if threads:  # as rembg's session factory does
             options.inter_op_num_threads = int(threads)

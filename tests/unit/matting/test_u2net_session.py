@@ -59,3 +59,15 @@ def test_loading_the_embedded_backend_imports_no_rembg_or_numba(tmp_path: Path) 
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+@needs_weights
+def test_without_the_cpu_arena_the_mask_is_the_same() -> None:
+    img = coffee()
+    with_arena = U2netSession("u2netp", WEIGHTS, ["CPUExecutionProvider"])
+    without = U2netSession("u2netp", WEIGHTS, ["CPUExecutionProvider"], cpu_arena=False)
+    a = np.asarray(with_arena.predict(img)[0]).astype(int)
+    b = np.asarray(without.predict(img)[0]).astype(int)
+    assert np.abs(a - b).max() <= 1
+    assert with_arena.inner_session.get_session_options().enable_cpu_mem_arena
+    assert not without.inner_session.get_session_options().enable_cpu_mem_arena
