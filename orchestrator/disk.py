@@ -29,10 +29,9 @@ def human(n: float) -> str:
     return f"{n:.1f} GiB"
 
 
-def check_admission(root: Path, min_free: int) -> None:
-    """Refuse new work while the output volume has less than `min_free` bytes free."""
-    if min_free <= 0:
-        return
+def check_admission(root: Path, min_free: int) -> int:
+    """Refuse new work while the output volume has less than `min_free` bytes free; the
+    free bytes."""
     free = free_bytes(root)
     if free < min_free:
         raise DiskFull(
@@ -40,6 +39,7 @@ def check_admission(root: Path, min_free: int) -> None:
             f"{human(min_free)} ({min_free} bytes) kept free (min_free_bytes); "
             "retry once space is freed"
         )
+    return free
 
 
 def check_write(root: Path, size: int, reserve: int) -> None:

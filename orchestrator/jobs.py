@@ -23,7 +23,7 @@ from meshpipe.errors import (
 from meshpipe.runtime.memory import release_after
 from meshpipe.runtime.tasks import cancel_and_wait
 from orchestrator.artifacts import ArtifactStore
-from orchestrator.disk import check_admission, free_bytes, human
+from orchestrator.disk import check_admission, human
 from orchestrator.domain import (
     JobRecord,
     JobRequest,
@@ -82,7 +82,7 @@ class JobManager:
         self._admitting = 0
         self._draining = False
         self._queue = RunQueue(settings.max_running_jobs)
-        self._recent_seconds: deque[float] = deque(maxlen=50)
+        self._recent_finishes: deque[float] = deque(maxlen=50)  # monotonic times
         self._retention: asyncio.Task[None] | None = None
         self._retention_sweeper = Retention(settings, store, artifacts, metrics, clock)
 
@@ -119,18 +119,18 @@ class JobManager:
             self._admitting -= 1
 
     def _retry_hint(self) -> str:
-        """When a refused client might retry: the time the running slots need to take in
-        one more job, from the mean duration of recent jobs."""
-        if not self._recent_seconds:
+        """When a refused client might retry: the time the queue ahead needs at the rate
+        jobs finished recently."""
+        finishes = self._recent_finishes
+        if len(finishes) < 2 or finishes[-1] <= finishes[0]:
             return "retry later"
-        mean = sum(self._recent_seconds) / len(self._recent_seconds)
-        wait = mean * (len(self._queue) + 1) / self._settings.max_running_jobs
-        return f"retry in about {max(1, round(wait))} s (recent jobs took {mean:.1f} s each)"
+        rate = (len(finishes) - 1) / (finishes[-1] - finishes[0])
+        wait = (len(self._queue) + 1) / rate
+        return f"retry in about {max(1, round(wait))} s (jobs finish at {rate:.2f}/s lately)"
 
     def _check_disk(self) -> None:
-        root = self._artifacts.root
-        self._metrics.output_free_bytes.set(free_bytes(root))
-        check_admission(root, int(self._settings.min_free_bytes))
+        free = check_admission(self._artifacts.root, int(self._settings.min_free_bytes))
+        self._metrics.output_free_bytes.set(free)
 
     async def _admit(self, request: JobRequest, valid: ValidImage) -> ActiveJob:
         record = await self._create(request, valid.extension, *valid.image.size)
@@ -252,7 +252,7 @@ class JobManager:
             log.error("job %s: manifest not written: %s", r.job_id, exc)
         await self._persist_final(job)
         total = r.finished_at - r.created_at
-        self._recent_seconds.append(total)
+        self._recent_finishes.append(time.monotonic())
         self._metrics.jobs.labels(state.value).inc()
         self._metrics.job_seconds.labels(state.value).observe(total)
         for obj in objects:

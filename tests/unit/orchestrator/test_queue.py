@@ -43,7 +43,8 @@ async def test_full_queue_is_refused_with_a_retry_hint(
     image, behaviour.boxes = scene_png(n=1)
     settings = make_settings(tmp_path, stage_address, max_queued_jobs=1)
     async with running_orchestrator(settings, behaviour) as h:
-        await h.run_job(image)  # one finished job: the hint knows how long jobs take
+        for _ in range(2):  # finished jobs: the hint knows the rate jobs finish at
+            await h.run_job(image)
         behaviour.delay = {"matting": 5.0}
         first = h.stub.SubmitJob(pb.SubmitJobRequest(image=image))
         await first.read()
