@@ -41,7 +41,7 @@ def decode_image(
     try:
         img.load()
         img = _to_rgb(img)
-        img = ImageOps.exif_transpose(img)
+        ImageOps.exif_transpose(img, in_place=True)  # no copy of an upright image
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidInput(f"{what} is truncated or corrupt: {exc}") from None
     return img
