@@ -6,7 +6,7 @@ U2NET_HOME ?= $(HOME)/.u2net
 IMAGE ?= examples/coffee.jpg
 OUT ?= out
 
-.PHONY: setup setup-ml demo run test test-docker unit lint proto proto-check bench images up down clean
+.PHONY: setup setup-ml demo run test test-docker unit lint proto proto-check bench bench-load images up down clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -55,6 +55,11 @@ proto-check:
 
 bench:
 	$(BIN)/python benchmarks/pipeline_overhead.py
+
+# Load (burst + steady stream + a huge PNG; ~5-8 min on 2 cores) and first-job/cold-start figures.
+bench-load:
+	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/first_job.py
 
 images: setup
 	bash deploy/docker/build-images.sh
