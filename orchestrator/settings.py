@@ -96,9 +96,9 @@ class OrchestratorSettings(BaseSettings):
     max_queued_jobs: int = Field(
         default=5000,
         ge=1,
-        description="Unfinished jobs accepted at once (queued jobs wait on disk; a few KiB of "
-        "memory each); more get RESOURCE_EXHAUSTED with a retry hint. The disk guard "
-        "(min_free_bytes) bounds it too.",
+        description="Unfinished jobs accepted at once (queued jobs wait on disk; ~11 KiB of "
+        "memory each, benchmarks/queue_memory.py); more get RESOURCE_EXHAUSTED with a retry "
+        "hint. The disk guard (min_free_bytes) bounds it too.",
     )
     min_free_bytes: ByteSize = Field(
         default=ByteSize(512 * MIB),
