@@ -9,7 +9,7 @@ OUT ?= out
 MODEL_VIEWER_VERSION ?= 4.4.0
 MODEL_VIEWER_DIR ?= gateway/vendor/model-viewer
 
-.PHONY: bench-gateway model-viewer setup setup-ml demo run test test-docker unit lint proto proto-check bench images up down clean
+.PHONY: bench-gateway bench-load model-viewer setup setup-ml demo run test test-docker unit lint proto proto-check bench images up down clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -69,6 +69,11 @@ bench:
 # HTTP gateway vs gRPC, event delivery, first viewer in headless Chromium (needs chromium)
 bench-gateway:
 	$(BIN)/python benchmarks/gateway_overhead.py
+
+# Load (burst + steady stream + a huge PNG; ~5-8 min on 2 cores) and first-job/cold-start figures.
+bench-load:
+	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/first_job.py
 
 images: setup
 	bash deploy/docker/build-images.sh

@@ -163,6 +163,12 @@ class MeshpipeClient:
             )
         return reply.state
 
+    def delete(self, job_id: str) -> int:
+        """Delete a finished job (records and folder); the bytes freed."""
+        with _typed_errors():
+            reply = self._stub.DeleteJob(pb.DeleteJobRequest(job_id=job_id), timeout=self.timeout)
+        return int(reply.freed_bytes)
+
     def download(self, artifact_id: str, destination: Path) -> int:
         """Stream an artifact into `destination` (atomically: temp file + rename); its size."""
         destination.parent.mkdir(parents=True, exist_ok=True)

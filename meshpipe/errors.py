@@ -75,6 +75,10 @@ class ResourceExhausted(MeshpipeError):
         self.retry_after = retry_after
 
 
+class DiskFull(ResourceExhausted):
+    """The output volume is (nearly) full: the message gives the free and needed bytes."""
+
+
 class FailedPrecondition(MeshpipeError):
     """The system is not in a state that allows the request (missing weights, busy model...)."""
 

@@ -11,12 +11,14 @@ import contextlib
 import hashlib
 import os
 import secrets
+import shutil
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from meshpipe.errors import InvalidInput, NotFound
+from orchestrator.disk import check_write, disk_full_error, is_disk_full
 from orchestrator.domain import Artifact
 from orchestrator.ids import artifact_id, check_job_id
 
@@ -25,6 +27,10 @@ MEDIA_TYPES = {
     ".png": "image/png",
     ".jpg": "image/jpeg",
     ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".bmp": "image/bmp",
+    ".tif": "image/tiff",
+    ".heic": "image/heic",
     ".glb": "model/gltf-binary",
     ".json": "application/json",
 }
@@ -33,8 +39,9 @@ MEDIA_TYPES = {
 class ArtifactStore:
     """Files of every job under one root folder. Blocking methods: call them off the loop."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, reserve_bytes: int = 0) -> None:
         self.root = root
+        self.reserve_bytes = reserve_bytes
 
     def job_dir(self, job_id: str) -> Path:
         """The folder of a job."""
@@ -52,25 +59,32 @@ class ArtifactStore:
         return target
 
     def write(
-        self, job_id: str, relative_path: str, data: bytes, kind: str, *, replace: bool = False
+        self,
+        job_id: str,
+        relative_path: str,
+        data: bytes,
+        kind: str,
+        *,
+        replace: bool = False,
+        essential: bool = False,
     ) -> Artifact:
         """Write a file atomically (temp file + fsync + link/rename).
 
         An existing file is never overwritten unless `replace`: the new one gets a free name
-        (`name.r1.ext`, ...), and the returned Artifact says which.
+        (`name.r1.ext`, ...), and the returned Artifact says which. Only `essential` writes
+        (the manifest) may use the space reserved for bookkeeping; a full volume is DiskFull,
+        and no temporary file is ever left behind.
         """
         target = self.path(job_id, relative_path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        if not essential:
+            check_write(self.root, len(data), self.reserve_bytes)
         try:
-            final = tmp.replace(target) if replace else _link_free_name(tmp, target)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            final = _write_atomically(target, data, replace)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise disk_full_error(self.root, len(data), exc) from exc
+            raise
         rel = final.relative_to(self.job_dir(job_id).resolve()).as_posix()
         return Artifact(
             artifact_id=artifact_id(job_id, rel),
@@ -81,9 +95,31 @@ class ArtifactStore:
             sha256=hashlib.sha256(data).hexdigest(),
         )
 
+    def remove_job(self, job_id: str) -> int:
+        """Delete a job's folder; the bytes it held (0 if it was gone)."""
+        folder = self.job_dir(job_id)
+        if not folder.is_dir():
+            return 0
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        shutil.rmtree(folder)
+        return size
+
     def read(self, job_id: str, relative_path: str) -> bytes:
         """A job's file, whole."""
         return self.path(job_id, relative_path).read_bytes()
+
+
+def _write_atomically(target: Path, data: bytes, replace: bool) -> Path:
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        return tmp.replace(target) if replace else _link_free_name(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
 
 
 def _link_free_name(tmp: Path, target: Path) -> Path:

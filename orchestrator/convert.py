@@ -22,6 +22,7 @@ from orchestrator.events import (
     JobAccepted,
     JobDone,
     JobEvent,
+    JobQueued,
     ObjectError,
     ObjectProgress,
     ObjectResult,
@@ -167,6 +168,8 @@ def event_to_pb(event: JobEvent) -> pb.JobEvent:
         out.accepted.CopyFrom(
             pb.JobAccepted(image_width=p.image_width, image_height=p.image_height, seed=p.seed)
         )
+    elif isinstance(p, JobQueued):
+        out.queued.CopyFrom(pb.JobQueued(position=p.position))
     elif isinstance(p, DetectionsFound):
         out.detections.CopyFrom(detections_to_pb(p.detections))
     elif isinstance(p, ObjectProgress):

@@ -1,4 +1,4 @@
-"""Events of a job's stream (accepted, detections, progress, result, error, done)."""
+"""Events of a job's stream (accepted, queued, detections, progress, result, error, done)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,13 @@ class JobAccepted(BaseModel):
     image_width: int
     image_height: int
     seed: int
+
+
+class JobQueued(BaseModel):
+    """The job waits for a running slot; `position` jobs are ahead of it (0 = next)."""
+
+    kind: Literal["queued"] = "queued"
+    position: int
 
 
 class DetectionsFound(BaseModel):
@@ -96,7 +103,13 @@ class JobDone(BaseModel):
 
 
 Payload = Annotated[
-    JobAccepted | DetectionsFound | ObjectProgress | ObjectResult | ObjectError | JobDone,
+    JobAccepted
+    | JobQueued
+    | DetectionsFound
+    | ObjectProgress
+    | ObjectResult
+    | ObjectError
+    | JobDone,
     Field(discriminator="kind"),
 ]
 

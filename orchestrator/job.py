@@ -76,11 +76,24 @@ class ActiveJob:
         await self._store.save_object(self.job_id, obj)
 
     async def write(
-        self, relative_path: str, data: bytes, kind: str, *, replace: bool = False
+        self,
+        relative_path: str,
+        data: bytes,
+        kind: str,
+        *,
+        replace: bool = False,
+        essential: bool = False,
     ) -> Artifact:
-        """Write an artifact into the job's folder and register it for download."""
+        """Write an artifact into the job's folder and register it for download (`essential`:
+        may use the space reserved for bookkeeping, see ArtifactStore.write)."""
         artifact = await asyncio.to_thread(
-            self._artifacts.write, self.job_id, relative_path, data, kind, replace=replace
+            self._artifacts.write,
+            self.job_id,
+            relative_path,
+            data,
+            kind,
+            replace=replace,
+            essential=essential,
         )
         await self._store.add_artifact(self.job_id, artifact)
         return artifact

@@ -7,11 +7,13 @@ import asyncio
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from meshpipe.errors import (
+    FailedPrecondition,
     MeshpipeError,
     NotFound,
     ResourceExhausted,
@@ -20,7 +22,10 @@ from meshpipe.errors import (
     to_status,
 )
 from meshpipe.runtime import callctx
+from meshpipe.runtime.memory import release_after
+from meshpipe.runtime.tasks import cancel_and_wait
 from orchestrator.artifacts import ArtifactStore
+from orchestrator.disk import check_admission, human
 from orchestrator.domain import (
     Artifact,
     JobRecord,
@@ -38,6 +43,8 @@ from orchestrator.manifest import manifest_bytes
 from orchestrator.metrics import OrchestratorMetrics
 from orchestrator.pipeline import JobFailed, JobPipeline
 from orchestrator.quality import apply_quality
+from orchestrator.retention import Retention
+from orchestrator.run_queue import RunQueue
 from orchestrator.settings import Limits, OrchestratorSettings
 from orchestrator.store import JobStore
 from orchestrator.validation import ValidImage, validate_image, validate_request
@@ -78,7 +85,10 @@ class JobManager:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._admitting = 0
         self._draining = False
-        self._running = asyncio.Semaphore(settings.max_running_jobs)
+        self._queue = RunQueue(settings.max_running_jobs)
+        self._recent_finishes: deque[float] = deque(maxlen=50)  # monotonic times
+        self._retention: asyncio.Task[None] | None = None
+        self._retention_sweeper = Retention(settings, store, artifacts, metrics, clock)
         self._submitting: dict[tuple[str, str], asyncio.Lock] = {}
         self._expired: set[str] = set()  # jobs stopped by their time limit
 
@@ -121,10 +131,13 @@ class JobManager:
         limits = self._settings.limits
         request.options = apply_quality(request.options, request.options.quality)
         validate_request(request, limits)
+        await asyncio.to_thread(self._check_disk)
         if len(self._jobs) + self._admitting >= self._settings.max_queued_jobs:
+            hint, retry_after = self._retry_hint()
             raise ResourceExhausted(
-                f"too many unfinished jobs ({self._settings.max_queued_jobs}); retry later",
-                retry_after=RETRY_AFTER_SECONDS,
+                f"the queue is full: {len(self._jobs)} unfinished jobs, the limit is "
+                f"{self._settings.max_queued_jobs} (max_queued_jobs); {hint}",
+                retry_after=retry_after,
             )
         self._admitting += 1
         try:
@@ -134,6 +147,20 @@ class JobManager:
             return await asyncio.shield(admission)
         finally:
             self._admitting -= 1
+
+    def _retry_hint(self) -> tuple[str, float]:
+        """When a refused client might retry, in words and seconds (RetryInfo): the time the
+        queue ahead needs at the rate jobs finished recently."""
+        finishes = self._recent_finishes
+        if len(finishes) < 2 or finishes[-1] <= finishes[0]:
+            return "retry later", RETRY_AFTER_SECONDS
+        rate = (len(finishes) - 1) / (finishes[-1] - finishes[0])
+        wait = max(1, round((len(self._queue) + 1) / rate))
+        return f"retry in about {wait} s (jobs finish at {rate:.2f}/s lately)", float(wait)
+
+    def _check_disk(self) -> None:
+        free = check_admission(self._artifacts.root, int(self._settings.min_free_bytes))
+        self._metrics.output_free_bytes.set(free)
 
     async def _admit(self, request: JobRequest, valid: ValidImage) -> ActiveJob:
         record = await self._create(request, valid.extension, *valid.image.size)
@@ -157,7 +184,11 @@ class JobManager:
             }
         )
         write = self._artifacts.write
-        source = await asyncio.to_thread(write, job_id, f"input.{ext}", request.image, "input")
+        try:
+            source = await asyncio.to_thread(write, job_id, f"input.{ext}", request.image, "input")
+        except BaseException:
+            await asyncio.to_thread(self._artifacts.remove_job, job_id)  # no half-made folder
+            raise
         record = JobRecord(
             job_id=job_id,
             name=request.name,
@@ -192,6 +223,9 @@ class JobManager:
             log.error("job %s: supervisor crashed", job_id, exc_info=task.exception())
 
     async def _supervise(self, job: ActiveJob) -> None:
+        """Run the job, then always end it in a final state with its reason: whatever goes
+        wrong (a bug, a full disk) the job gets its `done` event. Only a shutdown escapes
+        (the job then resumes at the next start)."""
         if job.record.trace_id:  # this task's context: every log line of the job carries it
             callctx.request_id_var.set(job.record.trace_id)
         timer = self._time_limit(job)
@@ -204,10 +238,11 @@ class JobManager:
             if current is not None:
                 current.uncancel()
             state, error = await self._stopped(job)
-        except Exception as exc:  # a bug: the job fails visibly, the server carries on
-            _, error, _ = to_status(exc)
-            log.error("job %s failed unexpectedly: %s", job.job_id, error, exc_info=exc)
+        except Exception as exc:  # a bug or a full disk: the job fails visibly, the server goes on
+            code, error, expected = to_status(exc)
+            log.error("job %s failed: %s", job.job_id, error, exc_info=None if expected else exc)
             state = JobState.FAILED
+            await self._end_pending(job, code.name, error, ObjectStatus.FAILED)
         finally:
             if timer is not None:
                 timer.cancel()
@@ -235,19 +270,28 @@ class JobManager:
         """After a cancel or the time limit: end the pending objects; (state, error)."""
         expired = job.job_id in self._expired
         self._expired.discard(job.job_id)
-        await job.drain()
         if expired:
             message = f"time limit of {_limit(job):g}s exceeded; the job was stopped"
             code, state, status = "DEADLINE_EXCEEDED", JobState.FAILED, ObjectStatus.FAILED
         else:
             message = "job cancelled"
             code, state, status = "CANCELLED", JobState.CANCELLED, ObjectStatus.CANCELLED
-        for obj in job.pending_objects():
-            await job.fail_object(obj, code, message, status)
+        await self._end_pending(job, code, message, status)
         return state, message if expired else ""
 
+    async def _end_pending(
+        self, job: ActiveJob, code: str, message: str, status: ObjectStatus
+    ) -> None:
+        """Mark every unfinished object (after the commits in progress), as far as possible."""
+        await job.drain()
+        for obj in job.pending_objects():
+            try:
+                await job.fail_object(obj, code, message, status)
+            except Exception as exc:  # the store itself fails: the job still ends
+                log.error("job %s object %d not marked: %s", job.job_id, obj.index, exc)
+
     async def _execute(self, job: ActiveJob) -> tuple[JobState, str]:
-        async with self._running:
+        async with self._queue.slot(job):
             job.record.state = JobState.RUNNING
             await job.save()
             self._publish()
@@ -261,20 +305,45 @@ class JobManager:
         return (JobState.PARTIAL if r.objects_succeeded else JobState.FAILED), ""
 
     async def _finish(self, job: ActiveJob, state: JobState, error: str) -> None:
+        """Manifest, final record, metrics, then the `done` event. Never raises: a step that
+        fails (full disk) is logged and noted in the job's error, and the rest still runs."""
         r = job.record
         r.state, r.error, r.finished_at = state, error, self._clock()
         objects = [job.objects[i] for i in sorted(job.objects)]
-        data = manifest_bytes(r, objects)
-        r.manifest = await job.write("manifest.json", data, "manifest", replace=True)
-        await job.save()
+        try:
+            data = manifest_bytes(r, objects)
+            r.manifest = await job.write(
+                "manifest.json", data, "manifest", replace=True, essential=True
+            )
+        except Exception as exc:
+            r.error = _joined(r.error, f"manifest not written: {to_status(exc)[1]}")
+            log.error("job %s: manifest not written: %s", r.job_id, exc)
+        await self._persist_final(job)
         total = r.finished_at - r.created_at
+        self._recent_finishes.append(time.monotonic())
         self._metrics.jobs.labels(state.value).inc()
         self._metrics.job_seconds.labels(state.value).observe(total)
         for obj in objects:
             self._metrics.objects.labels(obj.status.value).inc()
         self._publish()
-        await job.emit(JobDone(summary=JobSummary.of(r), manifest=r.manifest, total_seconds=total))
-        log.info("job %s %s in %.1fs", r.job_id, state.value, total)
+        done = JobDone(summary=JobSummary.of(r), manifest=r.manifest, total_seconds=total)
+        try:
+            await job.emit(done)  # followers get it even if storing it fails
+        except Exception as exc:
+            log.error("job %s: done event not stored: %s", r.job_id, exc)
+        log.info(
+            "job %s %s in %.1fs%s", r.job_id, state.value, total, f": {r.error}" * bool(r.error)
+        )
+        await asyncio.to_thread(release_after, r.image_width * r.image_height)
+
+    async def _persist_final(self, job: ActiveJob) -> None:
+        for attempt in range(3):  # a full store may recover as other writes clean up
+            try:
+                await job.save()
+                return
+            except Exception as exc:
+                log.error("job %s: final state not stored (try %d): %s", job.job_id, attempt, exc)
+                await asyncio.sleep(0.5 * (attempt + 1))
 
     def _publish(self) -> None:
         for state in (JobState.QUEUED, JobState.RUNNING):
@@ -371,6 +440,33 @@ class JobManager:
         await asyncio.wait({task})
         return job.record.state
 
+    async def delete(self, job_id: str) -> int:
+        """Delete a finished job: its rows and its folder; the bytes freed."""
+        if check_job_id(job_id) in self._jobs:
+            raise FailedPrecondition(f"job {job_id} has not finished; cancel it first")
+        if await self._store.job(job_id) is None:
+            raise NotFound(f"no job {job_id!r}")
+        freed = await self._retention_sweeper.delete(job_id, "request")
+        log.info("job %s deleted on request (%s freed)", job_id, human(freed))
+        return freed
+
+    async def sweep(self) -> int:
+        """Delete finished jobs older than the retention age now; how many."""
+        return await self._retention_sweeper.sweep(lambda job_id: job_id in self._jobs)
+
+    def start_retention(self) -> None:
+        """Start the periodic retention sweep (stopped by close())."""
+        if self._retention is None and self._settings.retention_seconds > 0:
+            self._retention = asyncio.create_task(self._run_retention(), name="retention")
+
+    async def _run_retention(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception as exc:
+                log.error("retention sweep failed: %s", exc, exc_info=exc)
+            await asyncio.sleep(self._settings.retention_sweep_seconds)
+
     async def resume(self) -> int:
         """Restart the unfinished jobs of the store; returns how many."""
         records = await self._store.unfinished_jobs()
@@ -398,6 +494,8 @@ class JobManager:
         """Stop every unfinished job without finishing it (it resumes at the next start);
         the streams following it end with UNAVAILABLE."""
         self._draining = True
+        if self._retention is not None:
+            await cancel_and_wait([self._retention])
         jobs, tasks = list(self._jobs.values()), list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -411,6 +509,10 @@ class JobManager:
 
 def _limit(job: ActiveJob) -> float:
     return job.record.options.time_limit_seconds
+
+
+def _joined(first: str, second: str) -> str:
+    return f"{first}; {second}" if first else second
 
 
 def _accepted(record: JobRecord) -> JobAccepted:

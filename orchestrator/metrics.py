@@ -17,6 +17,7 @@ class OrchestratorMetrics:
         self.registry = registry or CollectorRegistry()
         self._declare_job_metrics(self.registry)
         self._declare_stage_metrics(self.registry)
+        self._declare_storage_metrics(self.registry)
         for stage in Stage:
             self.stage_queue_depth.labels(stage.value).set(0)
             self.stage_in_flight.labels(stage.value).set(0)
@@ -53,6 +54,30 @@ class OrchestratorMetrics:
             "meshpipe_orchestrator_jobs_in_progress",
             "Unfinished jobs by state (queued, running).",
             ["state"],
+            registry=r,
+        )
+
+    def _declare_storage_metrics(self, r: CollectorRegistry) -> None:
+        self.jobs_deleted = Counter(
+            "meshpipe_orchestrator_jobs_deleted",
+            "Finished jobs deleted (rows and folder), by reason (retention, request).",
+            ["reason"],
+            registry=r,
+        )
+        self.deleted_bytes = Counter(
+            "meshpipe_orchestrator_deleted_bytes",
+            "Bytes of job folders deleted, by reason (retention, request).",
+            ["reason"],
+            registry=r,
+        )
+        self.retention_sweeps = Counter(
+            "meshpipe_orchestrator_retention_sweeps",
+            "Retention sweeps run (each logs what it deleted).",
+            registry=r,
+        )
+        self.output_free_bytes = Gauge(
+            "meshpipe_orchestrator_output_free_bytes",
+            "Free bytes on the output volume at the last admission or sweep.",
             registry=r,
         )
 

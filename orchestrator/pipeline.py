@@ -79,7 +79,11 @@ class JobPipeline:
         image = await asyncio.to_thread(decode_image, data, self._max_pixels)
         if job.record.detections is None:
             await self._detect(job, data)
-        await asyncio.gather(*(self._object(job, obj, image) for obj in job.pending_objects()))
+        # A TaskGroup: if one object's task fails outright (a bug), its siblings are cancelled
+        # rather than left running after the job has ended.
+        async with asyncio.TaskGroup() as group:
+            for obj in job.pending_objects():
+                group.create_task(self._object(job, obj, image))
 
     async def _detect(self, job: ActiveJob, image: bytes) -> None:
         r, o = job.record, job.record.options

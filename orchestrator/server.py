@@ -78,7 +78,8 @@ class Orchestrator:
             placement=settings.placement(),
         )
         pipeline = JobPipeline(dispatcher, settings.limits.max_image_pixels)
-        jobs = JobManager(settings, store, ArtifactStore(root), pipeline, metrics)
+        artifacts = ArtifactStore(root, int(settings.disk_reserve_bytes))
+        jobs = JobManager(settings, store, artifacts, pipeline, metrics)
         return cls(settings, metrics, store, stages, dispatcher, jobs, arbiters, remote)
 
     async def close(self) -> None:
@@ -217,6 +218,7 @@ async def serve(settings: OrchestratorSettings) -> None:
     if settings.resume:
         resumed = await app.jobs.resume()
         log.info("resumed %d unfinished job(s)", resumed)
+    app.jobs.start_retention()
     await server.start()
     await set_serving(health_servicer)
     stop = asyncio.Event()

@@ -85,6 +85,13 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServicer):
         state = await self.jobs.cancel(request.job_id, current_principal())
         return pb.CancelJobResponse(state=convert.state_to_pb(state))
 
+    async def DeleteJob(
+        self, request: pb.DeleteJobRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteJobResponse:
+        """Delete a finished job's records and folder."""
+        freed = await self.jobs.delete(request.job_id)
+        return pb.DeleteJobResponse(freed_bytes=freed)
+
     async def ListJobs(
         self, request: pb.ListJobsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListJobsResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ByteSize, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from meshpipe import catalogue
@@ -153,9 +153,31 @@ class OrchestratorSettings(SecuritySettings, BaseSettings):
         description="Padding around each box before cropping, fraction of its size.",
     )
     max_queued_jobs: int = Field(
-        default=32,
+        default=5000,
         ge=1,
-        description="Unfinished jobs accepted at once; more get RESOURCE_EXHAUSTED.",
+        description="Unfinished jobs accepted at once (queued jobs wait on disk; ~11 KiB of "
+        "memory each, benchmarks/queue_memory.py); more get RESOURCE_EXHAUSTED with a retry "
+        "hint. The disk guard (min_free_bytes) bounds it too.",
+    )
+    min_free_bytes: ByteSize = Field(
+        default=ByteSize(512 * MIB),
+        ge=0,
+        description="New jobs get RESOURCE_EXHAUSTED while the output volume has less than "
+        "this free (e.g. 2GiB); 0 = no guard.",
+    )
+    disk_reserve_bytes: ByteSize = Field(
+        default=ByteSize(16 * MIB),
+        ge=0,
+        description="Free space artifact writes leave for the job store and manifests, so that "
+        "a job that fills the volume still ends cleanly (its objects fail RESOURCE_EXHAUSTED).",
+    )
+    retention_seconds: float = Field(
+        default=7 * 24 * 3600.0,
+        ge=0,
+        description="Finished jobs (rows and folders) older than this are deleted; 0 = keep.",
+    )
+    retention_sweep_seconds: float = Field(
+        default=300.0, gt=0, description="How often the retention sweep runs."
     )
     max_running_jobs: int = Field(
         default=4,

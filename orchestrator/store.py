@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from meshpipe.errors import DiskFull
 from orchestrator.domain import Artifact, JobRecord, JobState, ObjectRecord
 from orchestrator.events import JobEvent
 
@@ -72,7 +73,21 @@ class JobStore:
     def _exec(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         if self._db is None:
             raise RuntimeError("job store is closed")
-        return self._db.execute(sql, params).fetchall()
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                raise DiskFull(f"job store: {exc} ({self.path})") from exc
+            raise
+
+    def _exec_many(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """Several statements in one transaction (all or none)."""
+        if self._db is None:
+            raise RuntimeError("job store is closed")
+        with self._db:
+            self._db.execute("BEGIN")
+            for sql, params in statements:
+                self._db.execute(sql, params)
 
     # ----------------------------------------------------------------- writes
     async def save_job(self, job: JobRecord) -> None:
@@ -116,7 +131,30 @@ class JobStore:
             artifact.model_dump_json(),
         )
 
+    async def delete_job(self, job_id: str) -> None:
+        """Remove a job with its objects, events and artifact records (one transaction)."""
+        await self._run(
+            self._exec_many,
+            [
+                (f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
+                for table in ("artifacts", "events", "objects", "jobs")
+            ],
+        )
+
     # ----------------------------------------------------------------- reads
+    async def finished_before(self, cutoff: float, limit: int = 1000) -> list[str]:
+        """Ids of finished jobs that finished before `cutoff` (epoch seconds), oldest first."""
+        rows = await self._run(
+            self._exec,
+            "SELECT job_id FROM jobs WHERE state NOT IN (?, ?) "
+            "AND json_extract(record, '$.finished_at') < ? "
+            "ORDER BY created_at LIMIT ?",
+            *_UNFINISHED,
+            cutoff,
+            limit,
+        )
+        return [r[0] for r in rows]
+
     async def job(self, job_id: str) -> JobRecord | None:
         """One job, or None."""
         rows = await self._run(self._exec, "SELECT record FROM jobs WHERE job_id = ?", job_id)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from meshpipe.errors import InvalidInput
-from meshpipe.images import decode_image
+from meshpipe.images import decode_image, image_extension
 from meshpipe.options import KNOBS
 from meshpipe.runtime.callctx import MAX_REQUEST_ID_CHARS, accept_request_id
 from meshpipe.v1 import orchestrator_pb2 as pb
@@ -79,14 +79,4 @@ def validate_image(data: bytes, limits: Limits) -> ValidImage:
     """Decode the photo completely (blocking): the header is checked against the pixel limit
     before any pixel is decoded, then truncation and corruption are caught by the decode."""
     image = decode_image(data, limits.max_image_pixels, what="image")
-    return ValidImage(image=image, extension=_extension(data))
-
-
-def _extension(data: bytes) -> str:
-    if data.startswith(b"\x89PNG"):
-        return "png"
-    if data.startswith(b"\xff\xd8"):
-        return "jpg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    raise InvalidInput("image is not PNG, JPEG or WebP")
+    return ValidImage(image=image, extension=image_extension(data))

@@ -1,4 +1,4 @@
-"""`meshpipe jobs list|get|cancel|watch`: inspect and control jobs of a running orchestrator."""
+"""`meshpipe jobs list|get|cancel|watch|delete`: inspect and control jobs of a running orchestrator."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from meshpipe.v1 import orchestrator_pb2 as pb
 
 def register(sub: Any) -> None:
     """Add `meshpipe jobs` to the parser."""
-    p = sub.add_parser("jobs", help="list, inspect, watch or cancel jobs")
+    p = sub.add_parser("jobs", help="list, inspect, watch, cancel or delete jobs")
     jsub = p.add_subparsers(dest="jobs_command", required=True)
     ls = jsub.add_parser("list", help="jobs, newest first")
     ls.add_argument("--limit", type=int, default=20)
@@ -28,6 +28,7 @@ def register(sub: Any) -> None:
         ("get", "status, results and errors of a job"),
         ("cancel", "cancel a job"),
         ("watch", "follow a job's events until it ends"),
+        ("delete", "delete a finished job: its records and its folder"),
     ):
         c = jsub.add_parser(name, help=help_)
         c.add_argument("job_id")
@@ -78,8 +79,20 @@ def _cancel(client: MeshpipeClient, args: argparse.Namespace) -> int:
     return 0
 
 
+def _delete(client: MeshpipeClient, args: argparse.Namespace) -> int:
+    freed = client.delete(args.job_id)
+    print(f"job {args.job_id}: deleted ({freed} bytes freed)")
+    return 0
+
+
 def _watch(client: MeshpipeClient, args: argparse.Namespace) -> int:
     return report_done(client.watch(args.job_id, on_event=EventPrinter()))
 
 
-_COMMANDS = {"list": _list, "get": _get, "cancel": _cancel, "watch": _watch}
+_COMMANDS = {
+    "list": _list,
+    "get": _get,
+    "cancel": _cancel,
+    "watch": _watch,
+    "delete": _delete,
+}

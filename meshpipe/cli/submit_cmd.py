@@ -115,6 +115,9 @@ class EventPrinter:
     def _accepted(self, e: pb.JobAccepted) -> str:
         return f"accepted: {e.image_width}x{e.image_height} photo, seed {e.seed}"
 
+    def _queued(self, e: pb.JobQueued) -> str:
+        return f"queued: {e.position} job(s) ahead"
+
     def _detections(self, e: pb.Detections) -> str:
         self.labels = {o.object_index: o.label for o in e.objects}
         lines = [f"detector ({e.backend.backend}): {len(e.objects)} object(s)"]

@@ -8,8 +8,9 @@ machine's cores are divided among the four stage processes' numeric thread pools
 The orchestrator's internal port is chosen before the stages start, because it serves the
 embedded GPU lease arbiter (never on the client-facing port): every stage's
 `ARBITER_ADDRESS` points at it (unless the environment already sets one, or
-`arbiter=False`). A stage that exits unexpectedly is
-restarted on its port by a supervisor thread, at most `max_restarts` times.
+`arbiter=False`). A stage that exits unexpectedly is restarted on its port by a supervisor
+thread; it gives up only after `max_restarts` restarts within `restart_window` seconds (a
+crash loop), and `check()` fails only then.
 
     with LocalSystem(Path("runs/now"), Path("out")) as system:
         client = MeshpipeClient(system.orchestrator_address)
@@ -91,7 +92,8 @@ class LocalSystem:
     python: str = sys.executable
     arbiter: bool = True
     supervise: bool = True
-    max_restarts: int = 3
+    max_restarts: int = 5
+    restart_window: float = 60.0
     tls: CaFiles | None = None  # serve every link over TLS (mutual TLS on internal links)
     children: dict[str, ChildProcess] = field(default_factory=dict, init=False)
     addresses: dict[str, str] = field(default_factory=dict, init=False)
@@ -126,7 +128,12 @@ class LocalSystem:
             raise
         if self.supervise:
             self.supervisor = Supervisor(
-                STAGES, lambda: self.children, self._respawn, self._lock, self.max_restarts
+                STAGES,
+                lambda: self.children,
+                self._respawn,
+                self._lock,
+                self.max_restarts,
+                window_seconds=self.restart_window,
             )
             self.supervisor.start()
         log.info("meshpipe up in %.1fs: %s", time.monotonic() - t0, self.addresses)
@@ -215,9 +222,15 @@ class LocalSystem:
         self.addresses[name] = url
 
     def check(self) -> None:
-        """LaunchError if a child has exited."""
-        for child in self.children.values():
-            if not child.alive():
+        """LaunchError if a child has exited for good: one the supervisor does not restart
+        (the orchestrator, or a stage it gave up on). Taken under the supervisor's lock, so
+        a stage being replaced is never mistaken for a dead one."""
+        with self._lock:
+            for name, child in self.children.items():
+                if child.alive():
+                    continue
+                if self.supervisor is not None and self.supervisor.will_restart(name):
+                    continue
                 raise child.exited_error()
 
     def stop(self) -> None:

@@ -50,6 +50,13 @@ class StageSettings(SecuritySettings, BaseSettings):
         "the knobs not set explicitly.",
     )
     max_image_pixels: int = Field(40_000_000, ge=1, description="Largest accepted input image.")
+    max_working_side: int = Field(
+        2048,
+        ge=0,
+        description="Longest side, pixels, of the image the stage works on: larger inputs are "
+        "downscaled right after decoding (results are given in the input's coordinates, "
+        "images at the working size); bounds memory whatever the input. 0 = no bound.",
+    )
     max_message_bytes: int = Field(
         64 * MIB, ge=4 * MIB, description="Largest gRPC message the server sends or receives."
     )

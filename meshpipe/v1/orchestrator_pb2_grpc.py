@@ -65,6 +65,11 @@ class OrchestratorStub:
                 request_serializer=meshpipe_dot_v1_dot_orchestrator__pb2.DownloadArtifactRequest.SerializeToString,
                 response_deserializer=meshpipe_dot_v1_dot_orchestrator__pb2.ArtifactChunk.FromString,
                 _registered_method=True)
+        self.DeleteJob = channel.unary_unary(
+                '/meshpipe.v1.Orchestrator/DeleteJob',
+                request_serializer=meshpipe_dot_v1_dot_orchestrator__pb2.DeleteJobRequest.SerializeToString,
+                response_deserializer=meshpipe_dot_v1_dot_orchestrator__pb2.DeleteJobResponse.FromString,
+                _registered_method=True)
 
 
 class OrchestratorServicer:
@@ -113,6 +118,13 @@ class OrchestratorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteJob(self, request, context):
+        """Delete a finished job: its records and its folder (FAILED_PRECONDITION while it runs).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestratorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -145,6 +157,11 @@ def add_OrchestratorServicer_to_server(servicer, server):
                     servicer.DownloadArtifact,
                     request_deserializer=meshpipe_dot_v1_dot_orchestrator__pb2.DownloadArtifactRequest.FromString,
                     response_serializer=meshpipe_dot_v1_dot_orchestrator__pb2.ArtifactChunk.SerializeToString,
+            ),
+            'DeleteJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteJob,
+                    request_deserializer=meshpipe_dot_v1_dot_orchestrator__pb2.DeleteJobRequest.FromString,
+                    response_serializer=meshpipe_dot_v1_dot_orchestrator__pb2.DeleteJobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -310,6 +327,33 @@ class Orchestrator:
             '/meshpipe.v1.Orchestrator/DownloadArtifact',
             meshpipe_dot_v1_dot_orchestrator__pb2.DownloadArtifactRequest.SerializeToString,
             meshpipe_dot_v1_dot_orchestrator__pb2.ArtifactChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/meshpipe.v1.Orchestrator/DeleteJob',
+            meshpipe_dot_v1_dot_orchestrator__pb2.DeleteJobRequest.SerializeToString,
+            meshpipe_dot_v1_dot_orchestrator__pb2.DeleteJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,7 +6,8 @@ import asyncio
 
 import grpc
 
-from meshpipe.images import decode_image
+from meshpipe.images import decode_image, fit_within
+from meshpipe.runtime.memory import release_after
 from meshpipe.runtime.model import ModelRunner
 from meshpipe.runtime.server import StageSpec, report_pb
 from meshpipe.v1 import common_pb2, stage_pb2, stage_pb2_grpc
@@ -32,20 +33,36 @@ class DetectorServicer(stage_pb2_grpc.DetectorServicer):
         )
         prompt = check_prompt(request.prompt)
         image = await asyncio.to_thread(decode_image, request.image, self.settings.max_image_pixels)
+        size = image.size
+        work = await asyncio.to_thread(fit_within, image, self.settings.max_working_side)
+        del image  # only the working copy stays in memory
         result, report = await self.runner.run(
-            "Detect", self.runner.backend.detect, image, prompt, options
+            "Detect", self.runner.backend.detect, work, prompt, options
         )
-        return to_pb(result, image.width, image.height, report_pb(self.runner, report))
+        scale = (size[0] / work.width, size[1] / work.height)
+        await asyncio.to_thread(release_after, size[0] * size[1])
+        return to_pb(result, *size, report_pb(self.runner, report), scale)
 
 
 def to_pb(
-    result: DetectResult, width: int, height: int, report: common_pb2.StageReport
+    result: DetectResult,
+    width: int,
+    height: int,
+    report: common_pb2.StageReport,
+    scale: tuple[float, float] = (1.0, 1.0),
 ) -> stage_pb2.DetectResponse:
-    """The wire form of a detection result."""
+    """The wire form of a detection result; boxes found on a downscaled working copy are
+    scaled by `scale` (input pixels per working pixel) back to the input's coordinates."""
+    sx, sy = scale
     return stage_pb2.DetectResponse(
         detections=[
             stage_pb2.Detection(
-                box=common_pb2.Box(x1=d.box.x1, y1=d.box.y1, x2=d.box.x2, y2=d.box.y2),
+                box=common_pb2.Box(
+                    x1=min(d.box.x1 * sx, width),
+                    y1=min(d.box.y1 * sy, height),
+                    x2=min(d.box.x2 * sx, width),
+                    y2=min(d.box.y2 * sy, height),
+                ),
                 label=d.label,
                 score=d.score,
             )

@@ -6,7 +6,8 @@ import asyncio
 
 import grpc
 
-from meshpipe.images import decode_image, encode_png
+from meshpipe.images import decode_image, encode_png, fit_within
+from meshpipe.runtime.memory import release_after
 from meshpipe.runtime.model import ModelRunner
 from meshpipe.runtime.server import StageSpec, report_pb
 from meshpipe.v1 import stage_pb2, stage_pb2_grpc
@@ -23,14 +24,19 @@ class MattingServicer(stage_pb2_grpc.MattingServicer):
     async def Matte(
         self, request: stage_pb2.MatteRequest, context: grpc.aio.ServicerContext
     ) -> stage_pb2.MatteResponse:
-        image = await asyncio.to_thread(
-            decode_image, request.image, self.runner.settings.max_image_pixels
-        )
-        result, report = await self.runner.run("Matte", self.runner.backend.matte, image)
+        settings = self.runner.settings
+        image = await asyncio.to_thread(decode_image, request.image, settings.max_image_pixels)
+        pixels = image.width * image.height
+        work = await asyncio.to_thread(fit_within, image, settings.max_working_side)
+        del image  # the matte is made and returned at the working size
+        result, report = await self.runner.run("Matte", self.runner.backend.matte, work)
         png = await asyncio.to_thread(encode_png, result.rgba)
+        fraction = result.foreground_fraction
+        del result, work
+        await asyncio.to_thread(release_after, pixels)
         return stage_pb2.MatteResponse(
             rgba_png=png,
-            foreground_fraction=result.foreground_fraction,
+            foreground_fraction=fraction,
             report=report_pb(self.runner, report),
         )
 

@@ -52,6 +52,11 @@ class MattingSettings(StageSettings):
         "are refined (bounds the cost); larger crops are processed downscaled, then the matte "
         "is interpolated and the colour correction applied to the full-size crop. 0 = no limit.",
     )
+    onnx_cpu_arena: bool = Field(
+        True,
+        description="onnxruntime's CPU memory arena for the U^2-Net session: on, u2netp keeps "
+        "~630 MiB resident and runs ~20 % less CPU time per crop; off, ~185 MiB.",
+    )
 
     custom_model: str = Field(
         "",

@@ -7,7 +7,7 @@ import asyncio
 import grpc
 
 from meshpipe.errors import InvalidInput, MeshpipeError, to_status
-from meshpipe.images import decode_rgba
+from meshpipe.images import decode_working_rgba
 from meshpipe.runtime.model import ModelRunner, RunReport
 from meshpipe.runtime.server import StageSpec, report_pb
 from meshpipe.v1 import stage_pb2, stage_pb2_grpc
@@ -66,8 +66,12 @@ class ShapeServicer(stage_pb2_grpc.ShapeServicer):
         return stage_pb2.GenerateShapeBatchResponse(items=items)
 
     async def _decode(self, request: stage_pb2.GenerateShapeRequest) -> ShapeRequest:
+        settings = self.runner.settings
         image = await asyncio.to_thread(
-            decode_rgba, request.rgba_png, self.runner.settings.max_image_pixels, what="rgba_png"
+            decode_working_rgba,
+            request.rgba_png,
+            settings.max_image_pixels,
+            settings.max_working_side,
         )
         raw = ShapeRequest(
             image=image,

@@ -7,7 +7,7 @@ import asyncio
 import grpc
 
 from meshpipe.errors import InvalidInput
-from meshpipe.images import decode_rgba
+from meshpipe.images import decode_working_rgba
 from meshpipe.runtime.model import ModelRunner
 from meshpipe.runtime.server import StageSpec, report_pb
 from meshpipe.v1 import stage_pb2, stage_pb2_grpc
@@ -26,8 +26,12 @@ class TextureServicer(stage_pb2_grpc.TextureServicer):
     ) -> stage_pb2.PaintTextureResponse:
         if not request.mesh_glb:  # checked before the model is loaded for it
             raise InvalidInput("mesh_glb is empty (0 bytes)")
+        settings = self.runner.settings
         image = await asyncio.to_thread(
-            decode_rgba, request.rgba_png, self.runner.settings.max_image_pixels, what="rgba_png"
+            decode_working_rgba,
+            request.rgba_png,
+            settings.max_image_pixels,
+            settings.max_working_side,
         )
         raw = TextureRequest(
             mesh_glb=request.mesh_glb,

@@ -135,3 +135,8 @@ def test_submit_download_and_jobs_commands(
     assert watched.returncode == 0 and "job succeeded" in watched.stdout
     missing = meshpipe("jobs", "get", "20200101-000000-000000", "--address", address)
     assert missing.returncode == 1 and missing.stderr.startswith("meshpipe: error: NOT_FOUND")
+    deleted = meshpipe("jobs", "delete", job_id, "--address", address)
+    assert deleted.returncode == 0 and f"job {job_id}: deleted (" in deleted.stdout
+    assert not job_dir.exists()
+    again = meshpipe("jobs", "get", job_id, "--address", address)
+    assert again.returncode == 1 and again.stderr.startswith("meshpipe: error: NOT_FOUND")

@@ -12,6 +12,7 @@ from PIL import Image
 from meshpipe.errors import FailedPrecondition
 from meshpipe.runtime.backend import BackendInfo
 from services.matting.backends import MattingBackend
+from services.matting.backends.u2net_session import U2NET_MODELS, U2netSession
 from services.matting.settings import MattingSettings
 
 
@@ -46,15 +47,23 @@ class RembgBackend(MattingBackend):
                 f"matting weights missing: {self.weights_path} not found "
                 "(run `meshpipe weights fetch-default` or set MESHPIPE_MATTING_WEIGHTS_DIR)"
             )
+        providers = onnx_providers(self.settings.device)
+        if self.settings.model in U2NET_MODELS:  # no rembg import: no numba compile
+            self._session = U2netSession(
+                self.settings.model, self.weights_path, providers, self.settings.onnx_cpu_arena
+            )
+        else:
+            self._session = self._rembg_session(providers)
+        active = self._session.inner_session.get_providers()
+        self._device = "cuda" if "CUDAExecutionProvider" in active else "cpu"
+
+    def _rembg_session(self, providers: list[str]) -> Any:
         # rembg finds its model files through U2NET_HOME; set at load time, never at import.
         os.environ["U2NET_HOME"] = str(self.weights_dir)
         from rembg import new_session
 
         extra = {"model_path": str(self.weights_path)} if self._custom else {}
-        providers = onnx_providers(self.settings.device)
-        self._session = new_session(self.settings.model, providers=providers, **extra)
-        active = self._session.inner_session.get_providers()
-        self._device = "cuda" if "CUDAExecutionProvider" in active else "cpu"
+        return new_session(self.settings.model, providers=providers, **extra)
 
     def warmup(self) -> None:
         probe = Image.new("RGB", (64, 64), (200, 200, 200))
