@@ -9,6 +9,8 @@ from PIL import Image, UnidentifiedImageError
 from meshpipe.errors import InvalidInput
 
 DEFAULT_MAX_PIXELS = 40_000_000
+FOREGROUND_ALPHA = 128
+"""Alpha from which a pixel belongs to the object; a matte with none is empty."""
 _FORMATS = ("PNG", "JPEG", "WEBP")
 
 
@@ -56,10 +58,17 @@ def decode_rgba(
     img = decode_image(data, max_pixels, what=what)
     if img.mode != "RGBA":
         raise InvalidInput(f"{what} must be RGBA (an object with its matte), got {img.mode}")
-    alpha_max = img.getchannel("A").getextrema()[1]
-    if not isinstance(alpha_max, int | float) or alpha_max < 128:
+    if not has_foreground(img):
         raise InvalidInput(f"{what} has an empty alpha channel: no object to work on")
     return img
+
+
+def has_foreground(img: Image.Image) -> bool:
+    """Whether an RGBA image has a pixel with alpha >= FOREGROUND_ALPHA (RGB: always)."""
+    if img.mode != "RGBA":
+        return True
+    alpha_max = img.getchannel("A").getextrema()[1]
+    return isinstance(alpha_max, int | float) and alpha_max >= FOREGROUND_ALPHA
 
 
 def encode_png(img: Image.Image, compress_level: int = 3) -> bytes:

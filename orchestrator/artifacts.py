@@ -1,7 +1,7 @@
 """Per-job artifact folders: atomic, never-overwriting writes and chunked reads.
 
 Layout of `<output_dir>/<job_id>/`: input.<ext>, crops/, mattes/, meshes/, textured/,
-manifest.json (docs/orchestrator.md).
+previews/, exports/, scene.glb, contact_sheet.png, manifest.json (docs/orchestrator.md).
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ MEDIA_TYPES = {
     ".webp": "image/webp",
     ".glb": "model/gltf-binary",
     ".json": "application/json",
+    ".zip": "application/zip",
+    ".stl": "model/stl",
+    ".ply": "application/x-ply",
 }
 
 

@@ -22,7 +22,14 @@ from orchestrator.domain import (
     ObjectStatus,
 )
 from orchestrator.event_log import EventLog
-from orchestrator.events import JobAccepted, JobDone, JobEvent, ObjectError, ObjectResult
+from orchestrator.events import (
+    JobAccepted,
+    JobDone,
+    JobEvent,
+    ObjectError,
+    ObjectResult,
+    ObjectSkipped,
+)
 from orchestrator.ids import check_job_id, new_job_id
 from orchestrator.job import ActiveJob
 from orchestrator.manifest import manifest_bytes
@@ -44,6 +51,7 @@ class JobView:
     summary: JobSummary
     results: list[ObjectResult]
     errors: list[ObjectError]
+    skipped: list[ObjectSkipped]
 
 
 class JobManager:
@@ -182,10 +190,7 @@ class JobManager:
                 await self._pipeline.run(job)
             except JobFailed as exc:
                 return JobState.FAILED, str(exc)
-        r = job.record
-        if r.objects_total and r.objects_succeeded == r.objects_total:
-            return JobState.SUCCEEDED, ""
-        return (JobState.PARTIAL if r.objects_succeeded else JobState.FAILED), ""
+        return outcome(job.record)
 
     async def _finish(self, job: ActiveJob, state: JobState, error: str) -> None:
         r = job.record
@@ -200,7 +205,15 @@ class JobManager:
         for obj in objects:
             self._metrics.objects.labels(obj.status.value).inc()
         self._publish()
-        await job.emit(JobDone(summary=JobSummary.of(r), manifest=r.manifest, total_seconds=total))
+        await job.emit(
+            JobDone(
+                summary=JobSummary.of(r),
+                manifest=r.manifest,
+                total_seconds=total,
+                scene=r.scene,
+                contact_sheet=r.contact_sheet,
+            )
+        )
         log.info("job %s %s in %.1fs", r.job_id, state.value, total)
 
     def _publish(self) -> None:
@@ -221,10 +234,16 @@ class JobManager:
     async def get(self, job_id: str) -> JobView:
         """Summary, results and errors of a job."""
         record, objects = await self._record(job_id)
+        scene, target = record.scene, record.options.target_faces
         return JobView(
             summary=JobSummary.of(record),
-            results=[ObjectResult.of(o) for o in objects if o.status is ObjectStatus.SUCCEEDED],
+            results=[
+                ObjectResult.of(o, scene, target)
+                for o in objects
+                if o.status is ObjectStatus.SUCCEEDED
+            ],
             errors=[ObjectError.of(o) for o in objects if o.failure is not None],
+            skipped=[ObjectSkipped.of(o) for o in objects if o.skip is not None],
         )
 
     async def list(self, limit: int) -> list[JobSummary]:
@@ -307,6 +326,18 @@ class JobManager:
             job.log.close()
         if jobs:
             log.info("%d unfinished job(s) left to resume at the next start", len(jobs))
+
+
+def outcome(r: JobRecord) -> tuple[JobState, str]:
+    """A run's final state from its object counts: skipped objects are neither successes
+    nor failures, so a job whose every other object succeeded succeeded."""
+    if r.objects_succeeded and r.objects_succeeded + r.objects_skipped == r.objects_total:
+        return JobState.SUCCEEDED, ""
+    if r.objects_succeeded:
+        return JobState.PARTIAL, ""
+    if r.objects_total and r.objects_skipped == r.objects_total:
+        return JobState.FAILED, f"every object ({r.objects_total}) was skipped: nothing to model"
+    return JobState.FAILED, ""
 
 
 def _accepted(record: JobRecord) -> JobAccepted:

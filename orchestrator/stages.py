@@ -159,7 +159,13 @@ class StageClients:
         return MatteOutput(r.rgba_png, r.foreground_fraction, report_from_pb(r.report))
 
     async def shape(
-        self, rgba_png: bytes, seed: int, steps: int, octree_resolution: int, guidance: float
+        self,
+        rgba_png: bytes,
+        seed: int,
+        steps: int,
+        octree_resolution: int,
+        guidance: float,
+        target_faces: int = 0,
     ) -> ShapeOutput:
         """One Shape.GenerateShape call on an RGBA object image (PNG)."""
         request = stage_pb2.GenerateShapeRequest(
@@ -168,6 +174,7 @@ class StageClients:
             steps=steps,
             octree_resolution=octree_resolution,
             guidance_scale=guidance,
+            target_faces=target_faces,
         )
         grouped, out = await join_group(request, self._shape_batch)
         if grouped:  # part of a dispatcher batch: sent in its one GenerateShapeBatch call

@@ -11,6 +11,7 @@ from PIL import Image
 from meshpipe.errors import InvalidInput
 from meshpipe.images import decode_image
 from orchestrator.domain import JobRequest
+from orchestrator.exports import FORMATS, REFUSED
 from orchestrator.settings import Limits
 
 # (low, high) inclusive for each knob; 0 always means "the stage's default".
@@ -20,6 +21,9 @@ TEXTURE_SIZE_RANGE = (256, 4096)
 GUIDANCE_RANGE = (0.0, 100.0)  # exclusive low
 FRACTION_RANGE = (0.0, 1.0)  # exclusive low
 CROP_PADDING_RANGE = (0.0, 2.0)  # exclusive low
+TARGET_FACES_RANGE = (1_000, 500_000)
+FORMAT_CHOICES = ("glb", *FORMATS)  # glb is always made; naming it is allowed
+MAX_FORMATS = 8  # entries in options.formats
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,27 @@ def validate_request(request: JobRequest, limits: Limits) -> None:
     _check_float("options.detector.min_area_fraction", o.min_area_fraction, FRACTION_RANGE)
     _check_float("options.detector.nms_iou", o.nms_iou, FRACTION_RANGE)
     _check_float("options.detector.crop_padding", o.crop_padding, CROP_PADDING_RANGE)
+    _check_int("options.target_faces", o.target_faces, TARGET_FACES_RANGE)
+    o.formats = _check_formats(o.formats)
+
+
+def _check_formats(formats: list[str]) -> list[str]:
+    """The extra formats asked for, lower-case, deduplicated, GLB dropped (always made)."""
+    if len(formats) > MAX_FORMATS:
+        raise InvalidInput(f"options.formats has {len(formats)} entries, over {MAX_FORMATS}")
+    out: list[str] = []
+    for given in formats:
+        fmt = given.strip().lower()
+        if fmt in REFUSED:
+            raise InvalidInput(f"options.formats: {REFUSED[fmt]}")
+        if fmt not in FORMAT_CHOICES:
+            raise InvalidInput(
+                f"options.formats: unknown format {given[:40]!r}; choose from "
+                f"{', '.join(FORMAT_CHOICES)}"
+            )
+        if fmt != "glb" and fmt not in out:
+            out.append(fmt)
+    return out
 
 
 def _check_int(name: str, value: int, bounds: tuple[int, int]) -> None:

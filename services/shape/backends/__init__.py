@@ -18,6 +18,9 @@ from meshpipe.runtime.backend import Backend
 from meshpipe.runtime.registry import build_backend_from
 from services.shape.settings import ShapeSettings
 
+MIN_TARGET_FACES = 100
+"""Smallest target_faces a request may ask for (a closed mesh needs a few hundred)."""
+
 
 @dataclass(frozen=True)
 class ShapeRequest:
@@ -28,6 +31,7 @@ class ShapeRequest:
     steps: int = 0
     octree_resolution: int = 0
     guidance_scale: float = 0.0
+    target_faces: int = 0
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,10 @@ class ShapeBackend(Backend):
                 results.append(exc)
         return results
 
+    def face_budget(self, request: ShapeRequest) -> int:
+        """Triangles to decimate to: the request's target, else the stage's max_faces."""
+        return request.target_faces or self.settings.max_faces
+
     def resolution(self, requested: int) -> int:
         """The grid resolution to use: the default for 0, else a validated request."""
         if requested == 0:
@@ -73,6 +81,15 @@ class ShapeBackend(Backend):
         if not lo <= requested <= hi:
             raise InvalidInput(f"octree_resolution {requested} is out of range [{lo}, {hi}]")
         return requested
+
+
+def check_target_faces(target_faces: int) -> int:
+    """A request's target_faces: 0 (none) or at least MIN_TARGET_FACES."""
+    if 0 < target_faces < MIN_TARGET_FACES:
+        raise InvalidInput(
+            f"target_faces {target_faces} is too small: 0 (none) or at least {MIN_TARGET_FACES}"
+        )
+    return target_faces
 
 
 # backend id -> "module:Class", imported on selection.
