@@ -22,6 +22,11 @@ def load_meshes(glb: bytes) -> list[trimesh.Trimesh]:
         raise MeshpipeError(f"stage returned an unreadable GLB: {type(exc).__name__}") from None
     if not meshes:
         raise MeshpipeError("stage returned a GLB without triangles")
+    for mesh in meshes:  # decode and cache now: several threads may read them next
+        _ = mesh.vertex_normals
+        texture = base_colour_texture(mesh)
+        if texture is not None:
+            texture.load()
     return meshes
 
 

@@ -49,7 +49,7 @@ class JobOutputs:
     async def finish_object(self, obj: ObjectRecord, glb: bytes) -> None:
         """Preview, extra formats and the rebuilt scene of an object whose stages are done."""
         meshes = await asyncio.to_thread(load_meshes, glb)
-        self.scene.add(Placed(obj.index, object_name(obj), obj.crop_box, glb))
+        self.scene.add(Placed(obj.index, object_name(obj), obj.crop_box, glb, meshes))
         await asyncio.gather(
             self._preview(obj, meshes), self._formats(obj, meshes), self.scene.rebuild()
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import trimesh
@@ -35,6 +35,7 @@ class Placed:
     name: str  # node name: "<index>_<label>"
     crop_box: Box
     glb: bytes  # its final GLB (kept as bytes: a fraction of the decoded mesh's memory)
+    meshes: list[trimesh.Trimesh] | None = None  # the GLB already read, used once
 
 
 def placement(crop: Box, width: int, height: int) -> np.ndarray:
@@ -55,7 +56,7 @@ def build_scene(objects: list[Placed], width: int, height: int) -> bytes:
     scene = trimesh.Scene()
     for obj in sorted(objects, key=lambda o: o.index):
         transform = placement(obj.crop_box, width, height)
-        for part, mesh in enumerate(load_meshes(obj.glb)):
+        for part, mesh in enumerate(obj.meshes or load_meshes(obj.glb)):
             name = obj.name if part == 0 else f"{obj.name}.{part}"
             texture = base_colour_texture(mesh)
             if texture is not None:
@@ -92,6 +93,8 @@ class SceneAssembler:
             if self._built >= wanted:
                 return self.artifact
             objects, self._built = list(self._objects.values()), self._added
+            # read meshes serve one build; later builds re-read the bytes (less memory held)
+            self._objects = {o.index: replace(o, meshes=None) for o in objects}
             data = await asyncio.to_thread(build_scene, objects, self._width, self._height)
             self.artifact = await self._write(data)
             return self.artifact
