@@ -13,6 +13,8 @@ import zipfile
 
 import trimesh
 
+from orchestrator.meshes import base_colour_texture, fast_png
+
 FORMATS = ("obj", "stl", "ply")
 """Formats a job may ask for next to the GLB."""
 SUFFIXES = {"obj": ".obj.zip", "stl": ".stl", "ply": ".ply"}
@@ -47,14 +49,17 @@ def _bytes(mesh: trimesh.Trimesh, file_type: str) -> bytes:
 
 
 def _obj_zip(mesh: trimesh.Trimesh, name: str) -> bytes:
+    """OBJ text and .mtl deflated (fast level), the texture PNG stored as it is."""
+    fast_png(base_colour_texture(mesh))
     text, files = trimesh.exchange.obj.export_obj(
-        mesh, include_texture=True, return_texture=True, mtl_name=f"{name}.mtl"
+        mesh, include_texture=True, return_texture=True, mtl_name=f"{name}.mtl", digits=6
     )
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         z.writestr(f"{name}.obj", text)
         for file_name, data in files.items():
-            z.writestr(file_name, data)
+            stored = file_name.lower().endswith((".png", ".jpg", ".jpeg"))
+            z.writestr(file_name, data, zipfile.ZIP_STORED if stored else None)
     return buf.getvalue()
 
 

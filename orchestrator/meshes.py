@@ -30,6 +30,18 @@ def load_meshes(glb: bytes) -> list[trimesh.Trimesh]:
     return meshes
 
 
+FAST_PNG = {"compress_level": 1}
+"""Pillow encoder options for textures that trimesh re-encodes (scene, OBJ): level 1 takes
+a quarter of the default level's time for ~20 % more bytes."""
+
+
+def fast_png(texture: Image.Image | None) -> None:
+    """Make trimesh's PNG re-encoding of this texture fast (Pillow reads `encoderinfo` as
+    the defaults of every later `save`)."""
+    if texture is not None:
+        texture.encoderinfo = dict(FAST_PNG)
+
+
 def base_colour_texture(mesh: trimesh.Trimesh) -> Image.Image | None:
     """The mesh's base-colour texture, if it has UVs and one."""
     visual = mesh.visual
