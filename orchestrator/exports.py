@@ -20,8 +20,8 @@ FORMATS = ("obj", "stl", "ply")
 SUFFIXES = {"obj": ".obj.zip", "stl": ".stl", "ply": ".ply"}
 REFUSED = {
     "usdz": "usdz is not supported: trimesh cannot write USD, and usd-core (Pixar's USD "
-    "bindings) would add a large native dependency to the orchestrator image; convert the "
-    "GLB with Apple's or Pixar's USD tools"
+    "bindings, 217 MB installed) would dwarf the orchestrator image; convert the GLB with "
+    "Apple's or Pixar's USD tools"
 }
 """Formats refused with INVALID_ARGUMENT, and why."""
 

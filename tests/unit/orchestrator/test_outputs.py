@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -242,3 +244,13 @@ async def test_remove_background_false_skips_a_transparent_box(orch: Harness) ->
     assert summary.state == pb.JOB_STATE_SUCCEEDED and summary.objects_skipped == 1
     (skipped,) = [e.skipped for e in events if e.HasField("skipped")]
     assert skipped.object_index == 4 and "photo's alpha" in skipped.reason
+
+
+def test_the_orchestrator_renders_without_torch_or_stage_code() -> None:
+    code = (
+        "import sys, orchestrator.server, orchestrator.outputs; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'services')); "
+        "assert not bad, bad"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
