@@ -32,6 +32,7 @@ class Behaviour:
     delay: dict[str, float] = field(default_factory=dict)  # stage -> seconds per call
     fail_colour: tuple[int, int, int] | None = None  # matting fails for this object
     empty_colour: tuple[int, int, int] | None = None  # matting finds nothing in this object
+    slow_texture_colour: tuple[int, int, int] | None = None  # texture stalls on this object
     fail_code: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT
     unavailable: dict[str, int] = field(default_factory=dict)  # stage -> UNAVAILABLE answers left
     calls: list[tuple[str, float, float]] = field(default_factory=list)  # (stage, start, end)
@@ -174,7 +175,12 @@ class FakeTexture(stage_pb2_grpc.TextureServicer):
         self, request: stage_pb2.PaintTextureRequest, context: grpc.aio.ServicerContext
     ) -> stage_pb2.PaintTextureResponse:
         start = await _enter(self.b, "texture", context)
-        mesh = _painted_sphere(decode_image(request.rgba_png))  # 42 vertices, 80 faces
+        rgba = decode_image(request.rgba_png)
+        if rgba.convert("RGB").getpixel((rgba.width // 2, rgba.height // 2)) == (
+            self.b.slow_texture_colour
+        ):
+            await asyncio.sleep(30.0)
+        mesh = _painted_sphere(rgba)  # 42 vertices, 80 faces
         self.b.calls.append(("texture", start, time.monotonic()))
         return stage_pb2.PaintTextureResponse(
             textured_glb=_glb(mesh),

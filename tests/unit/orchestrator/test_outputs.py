@@ -21,8 +21,8 @@ from meshpipe.images import encode_png
 from meshpipe.v1 import orchestrator_pb2 as pb
 from orchestrator.domain import Box
 from orchestrator.scene import placement
-from tests.unit.orchestrator.conftest import Harness
-from tests.unit.orchestrator.fakes import COLOURS
+from tests.unit.orchestrator.conftest import Harness, make_settings, running_orchestrator
+from tests.unit.orchestrator.fakes import COLOURS, Behaviour
 
 # Four squares in a 2 x 2 layout of a 400 x 300 photo: (left, top), (right, top), ...
 CORNERS = [(30, 30), (250, 40), (40, 180), (260, 190)]
@@ -254,3 +254,34 @@ def test_the_orchestrator_renders_without_torch_or_stage_code() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+async def test_a_resumed_job_keeps_its_finished_objects_in_the_scene(
+    tmp_path: Path, stage_address: str, behaviour: Behaviour
+) -> None:
+    settings = make_settings(tmp_path, stage_address)
+    image, boxes = grid_photo()
+    behaviour.boxes = boxes[:2]
+    behaviour.slow_texture_colour = COLOURS[1]
+    async with running_orchestrator(settings, behaviour) as first:
+        call = first.stub.SubmitJob(pb.SubmitJobRequest(image=image))
+        async for event in call:
+            if event.HasField("result"):
+                break
+        job_id = event.job_id
+        call.cancel()
+    assert event.result.object_index == 0 and event.result.scene.relative_path == "scene.glb"
+    behaviour.slow_texture_colour = None
+    async with running_orchestrator(settings, behaviour) as second:
+        assert await second.app.jobs.resume() == 1
+        events = [e async for e in second.stub.WatchJob(pb.WatchJobRequest(job_id=job_id))]
+    assert events[-1].done.summary.state == pb.JOB_STATE_SUCCEEDED
+    job_dir = tmp_path / job_id
+    scene = trimesh.load_scene(job_dir / "scene.glb")
+    assert sorted(scene.graph.nodes_geometry) == ["000_object", "001_object"]
+    assert sorted(p.name for p in (job_dir / "previews").iterdir()) == [
+        "000_object.png",
+        "001_object.png",
+    ]
+    with Image.open(job_dir / "contact_sheet.png") as sheet:
+        assert sheet.width == 2 * 256
