@@ -75,6 +75,7 @@ def options_from_args(args: argparse.Namespace) -> pb.JobOptions:
 
 
 FINAL_MESH_KINDS = ("textured_mesh", "mesh")
+EXTRA_KINDS = ("preview", "obj", "stl", "ply")  # listed under an object's result line
 
 
 def final_mesh(result: pb.ObjectResult) -> str:
@@ -137,9 +138,11 @@ class EventPrinter:
         return f"{self._who(e.object_index)}: {stage}..."
 
     def _result(self, e: pb.ObjectResult) -> str:
+        extras = [a.relative_path for a in e.artifacts if a.kind in EXTRA_KINDS]
         return (
             f"{self._who(e.object_index)}: done -> {final_mesh(e)} "
             f"({e.vertex_count} vertices, {e.face_count} faces)"
+            + "".join(f"\n  + {path}" for path in extras)
         )
 
     def _skipped(self, e: pb.ObjectSkipped) -> str:

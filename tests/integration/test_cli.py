@@ -114,6 +114,8 @@ def test_submit_download_and_jobs_commands(
     assert proc.returncode == 0, proc.stderr
     assert "object 0 (object): texture done" in proc.stdout
     assert "object 0 (object): done -> textured/000_object.glb" in proc.stdout
+    assert "\n  + previews/000_object.png\n" in proc.stdout
+    assert "\n  + exports/000_object.stl\n" in proc.stdout
     assert "scene: scene.glb" in proc.stdout
     assert "(contact sheet: contact_sheet.png)" in proc.stdout
     job_id = next(p.name for p in (tmp_path / "dl").iterdir())
