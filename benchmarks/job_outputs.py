@@ -25,15 +25,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import trimesh
+
 from benchmarks.pipeline_overhead import default_image, machine
 from meshpipe.client import MeshpipeClient, job_options
 from meshpipe.launcher.local import LocalSystem
 from meshpipe.v1 import orchestrator_pb2 as pb
 from orchestrator.domain import Box
 from orchestrator.exports import FORMATS, export
-from orchestrator.meshes import load_meshes
+from orchestrator.meshes import base_colour_texture, load_meshes
 from orchestrator.previews import contact_sheet_png, preview_png
-from orchestrator.scene import Placed, build_scene
+from orchestrator.scene import Placed, SceneParts, build_scene
 
 RESULTS = Path(__file__).parent / "results"
 CONFIGS: list[tuple[str, list[str]]] = [("glb only", []), *[(f, [f]) for f in FORMATS]]
@@ -88,10 +90,18 @@ def isolated(glb: bytes, repeat: int) -> dict[str, float]:
     meshes = load_meshes(glb)
     preview = preview_png(meshes)
     placed = [Placed(0, "000_object", Box(x1=0, y1=0, x2=600, y2=400), glb)]
+    eight = [
+        Placed(i, f"{i:03d}_object", Box(x1=75 * i, y1=0, x2=75 * i + 75, y2=100), g)
+        for i, g in enumerate(tinted(glb, 8))
+    ]
+    warm = SceneParts()
+    build_scene(eight, 600, 400, warm)
     steps: dict[str, Callable[[], object]] = {
         "read GLB (trimesh)": lambda: load_meshes(glb),
         "preview 512x512 (render + PNG)": lambda: preview_png(load_meshes(glb)),
         "scene.glb, 1 object": lambda: build_scene(placed, 600, 400),
+        "scene.glb, 8 objects, first build": lambda: build_scene(eight, 600, 400),
+        "scene.glb, 8 objects, prepared (a rebuild)": lambda: build_scene(eight, 600, 400, warm),
         "contact sheet, 1 object": lambda: contact_sheet_png([("000_object", preview)]),
         **{f"format {f}": _exporter(glb, f) for f in FORMATS},
     }
@@ -104,6 +114,24 @@ def isolated(glb: bytes, repeat: int) -> dict[str, float]:
             times.append(time.perf_counter() - t0)
         out[name] = statistics.median(times)
     return out
+
+
+def tinted(glb: bytes, n: int) -> list[bytes]:
+    """`n` copies of a textured GLB whose textures differ (so the scene keeps n images)."""
+    out = []
+    for i in range(n):
+        (mesh,) = load_meshes(glb)
+        texture = base_colour_texture(mesh)
+        assert texture is not None
+        texture.putpixel((0, 0), (i, i, i))
+        out.append(_glb(mesh))
+    return out
+
+
+def _glb(mesh: trimesh.Trimesh) -> bytes:
+    data = mesh.export(file_type="glb")
+    assert isinstance(data, bytes)
+    return data
 
 
 def _exporter(glb: bytes, fmt: str) -> Callable[[], object]:

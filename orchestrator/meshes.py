@@ -13,8 +13,10 @@ from meshpipe.errors import MeshpipeError
 from meshpipe.render import Surface
 
 
-def load_meshes(glb: bytes) -> list[trimesh.Trimesh]:
-    """Every triangle mesh of a GLB, node transforms applied, materials kept."""
+def load_meshes(glb: bytes, *, decode: bool = True) -> list[trimesh.Trimesh]:
+    """Every triangle mesh of a GLB, node transforms applied, materials kept; with `decode`,
+    normals and textures are decoded now (several threads may read them next), else
+    textures stay undecoded until used."""
     try:
         scene = trimesh.load_scene(io.BytesIO(glb), file_type="glb", process=False)
         meshes = [g for g in scene.dump() if isinstance(g, trimesh.Trimesh) and len(g.faces)]
@@ -22,7 +24,7 @@ def load_meshes(glb: bytes) -> list[trimesh.Trimesh]:
         raise MeshpipeError(f"stage returned an unreadable GLB: {type(exc).__name__}") from None
     if not meshes:
         raise MeshpipeError("stage returned a GLB without triangles")
-    for mesh in meshes:  # decode and cache now: several threads may read them next
+    for mesh in meshes if decode else ():
         _ = mesh.vertex_normals
         texture = base_colour_texture(mesh)
         if texture is not None:

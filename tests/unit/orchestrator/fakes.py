@@ -33,6 +33,7 @@ class Behaviour:
     fail_colour: tuple[int, int, int] | None = None  # matting fails for this object
     empty_colour: tuple[int, int, int] | None = None  # matting finds nothing in this object
     slow_texture_colour: tuple[int, int, int] | None = None  # texture stalls on this object
+    texture_released: asyncio.Event = field(default_factory=asyncio.Event)  # ... until set
     fail_code: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT
     unavailable: dict[str, int] = field(default_factory=dict)  # stage -> UNAVAILABLE answers left
     calls: list[tuple[str, float, float]] = field(default_factory=list)  # (stage, start, end)
@@ -179,8 +180,8 @@ class FakeTexture(stage_pb2_grpc.TextureServicer):
         if rgba.convert("RGB").getpixel((rgba.width // 2, rgba.height // 2)) == (
             self.b.slow_texture_colour
         ):
-            await asyncio.sleep(30.0)
-        mesh = _painted_sphere(rgba)  # 42 vertices, 80 faces
+            await asyncio.wait_for(self.b.texture_released.wait(), 30.0)
+        mesh = painted_sphere(rgba)  # 42 vertices, 80 faces
         self.b.calls.append(("texture", start, time.monotonic()))
         return stage_pb2.PaintTextureResponse(
             textured_glb=_glb(mesh),
@@ -189,7 +190,7 @@ class FakeTexture(stage_pb2_grpc.TextureServicer):
         )
 
 
-def _painted_sphere(rgba: Image.Image) -> trimesh.Trimesh:
+def painted_sphere(rgba: Image.Image) -> trimesh.Trimesh:
     """An icosphere with UVs and an 8 x 8 texture of the colour at the matte's centre."""
     mesh = trimesh.creation.icosphere(subdivisions=1)
     centre = rgba.convert("RGB").getpixel((rgba.width // 2, rgba.height // 2))

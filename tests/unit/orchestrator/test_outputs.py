@@ -3,6 +3,7 @@ target_faces, skipped (empty) objects and remove_background=false."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import subprocess
@@ -19,10 +20,11 @@ from PIL import Image
 
 from meshpipe.images import encode_png
 from meshpipe.v1 import orchestrator_pb2 as pb
-from orchestrator.domain import Box
-from orchestrator.scene import placement
+from orchestrator.domain import Artifact, Box
+from orchestrator.scene import Placed, SceneAssembler, placement
+from orchestrator.settings import StageEndpoint
 from tests.unit.orchestrator.conftest import Harness, make_settings, running_orchestrator
-from tests.unit.orchestrator.fakes import COLOURS, Behaviour
+from tests.unit.orchestrator.fakes import COLOURS, Behaviour, painted_sphere
 
 # Four squares in a 2 x 2 layout of a 400 x 300 photo: (left, top), (right, top), ...
 CORNERS = [(30, 30), (250, 40), (40, 180), (260, 190)]
@@ -259,7 +261,9 @@ def test_the_orchestrator_renders_without_torch_or_stage_code() -> None:
 async def test_a_resumed_job_keeps_its_finished_objects_in_the_scene(
     tmp_path: Path, stage_address: str, behaviour: Behaviour
 ) -> None:
-    settings = make_settings(tmp_path, stage_address)
+    # two texture calls at once: object 0 finishes while object 1 stalls, whichever comes first
+    texture = StageEndpoint(address=stage_address, deadline_seconds=10.0, concurrency=2)
+    settings = make_settings(tmp_path, stage_address, texture=texture)
     image, boxes = grid_photo()
     behaviour.boxes = boxes[:2]
     behaviour.slow_texture_colour = COLOURS[1]
@@ -272,6 +276,7 @@ async def test_a_resumed_job_keeps_its_finished_objects_in_the_scene(
         call.cancel()
     assert event.result.object_index == 0 and event.result.scene.relative_path == "scene.glb"
     behaviour.slow_texture_colour = None
+    behaviour.texture_released.set()
     async with running_orchestrator(settings, behaviour) as second:
         assert await second.app.jobs.resume() == 1
         events = [e async for e in second.stub.WatchJob(pb.WatchJobRequest(job_id=job_id))]
@@ -285,3 +290,39 @@ async def test_a_resumed_job_keeps_its_finished_objects_in_the_scene(
     ]
     with Image.open(job_dir / "contact_sheet.png") as sheet:
         assert sheet.width == 2 * 256
+
+
+async def test_rebuilds_coalesce_and_keep_objects_added_meanwhile() -> None:
+    written: list[bytes] = []
+
+    async def write(data: bytes) -> Artifact:
+        written.append(data)
+        return Artifact(
+            artifact_id="j:scene.glb",
+            kind="scene",
+            relative_path="scene.glb",
+            size_bytes=len(data),
+            media_type="model/gltf-binary",
+        )
+
+    def placed(i: int) -> Placed:
+        rgba = Image.new("RGBA", (20, 20), (*COLOURS[i], 255))
+        glb = painted_sphere(rgba).export(file_type="glb")
+        assert isinstance(glb, bytes)
+        return Placed(i, f"00{i}_object", Box(x1=30 * i, y1=0, x2=30 * i + 20, y2=20), glb)
+
+    assembler = SceneAssembler(400, 300, write)
+    assembler.add(placed(0))
+    first = asyncio.create_task(assembler.rebuild())
+    await asyncio.sleep(0)  # the first build is running in its thread
+    assembler.add(placed(1))
+    assembler.add(placed(2))
+    await asyncio.gather(first, assembler.rebuild(), assembler.rebuild())
+    assert len(written) == 2  # the two later rebuilds were one
+    scene = trimesh.load_scene(io.BytesIO(written[-1]), file_type="glb")
+    assert sorted(scene.graph.nodes_geometry) == ["000_object", "001_object", "002_object"]
+    for i in range(3):
+        geometry = scene.geometry[scene.graph[f"00{i}_object"][1]]
+        assert (
+            geometry.visual.material.baseColorTexture.convert("RGB").getpixel((4, 4)) == COLOURS[i]
+        )
