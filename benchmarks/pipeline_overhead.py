@@ -5,14 +5,16 @@ processes; a client submits the photo over gRPC and follows the job to its end (
 manifest and job store are written as in production).
 Path B, "in-process": the same stage backends (`build_backend` of each stage's StageSpec),
 loaded once in this process and called one after the other on the same photo with the same
-crops and knobs, passing images and meshes in memory.
+crops and knobs, passing images and meshes in memory; then the same job outputs the
+orchestrator makes (each object's preview, the scene, the contact sheet), timed apart.
 
 Both paths are warmed up, then timed in alternation (A, B, A, B, ...) so that both see the
 same background load, and medians are reported. Two overhead figures:
 * direct: (A total - B total) / B total, median of the paired differences;
 * outside inference: the share of A's wall time spent outside the stages' backend inference
-  as the stages report it (transport, (de)serialisation, artifact writes, job store,
-  scheduling). Measured within each run, it is insensitive to load from other processes.
+  as the stages report it and outside the job outputs (transport, (de)serialisation,
+  artifact writes, job store, scheduling). Measured within each run, it is insensitive to
+  load from other processes.
 
     .venv/bin/python benchmarks/pipeline_overhead.py [--image PATH] [--runs 5]
 """
@@ -55,6 +57,7 @@ class Timing:
     inference: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     total: float = 0.0
     objects: int = 0
+    outputs: float = 0.0  # previews, scene, contact sheet (path B; inside `total` on path A)
 
 
 def median(runs: list[Timing]) -> Timing:
@@ -64,6 +67,7 @@ def median(runs: list[Timing]) -> Timing:
         inference={s: statistics.median(r.inference[s] for r in runs) for s in STAGES},
         total=statistics.median(r.total for r in runs),
         objects=runs[0].objects,
+        outputs=statistics.median(r.outputs for r in runs),
     )
 
 
@@ -110,6 +114,7 @@ class InProcess:
         from services.texture.backends import TextureRequest
 
         b, timing = self.backends, Timing()
+        outputs: list[tuple[Box, bytes]] = []
         t_start = time.perf_counter()
         image = _timed(timing, "detector", decode_image, image_bytes)
         options = DetectOptions.resolve(0, 0, 0, self.settings["detector"])
@@ -126,11 +131,30 @@ class InProcess:
             paint = TextureRequest(
                 mesh.glb, matte, texture_size=b["texture"].texture_side(0), seed=seed + index
             )
-            _timed(timing, "texture", b["texture"].paint, paint)
+            textured = _timed(timing, "texture", b["texture"].paint, paint)
+            outputs.append((c, textured.glb))
             timing.objects += 1
+        self._outputs(outputs, image.size, timing)
         timing.total = time.perf_counter() - t_start
         timing.inference = dict(timing.stages)
         return timing
+
+    @staticmethod
+    def _outputs(objects: list[tuple[Box, bytes]], size: tuple[int, int], timing: Timing) -> None:
+        """Previews, scene and contact sheet as the orchestrator makes them (not a stage)."""
+        from orchestrator.meshes import load_meshes
+        from orchestrator.previews import contact_sheet_png, preview_png
+        from orchestrator.scene import Placed, build_scene
+
+        t0 = time.perf_counter()
+        previews, placed = [], []
+        for i, (crop, glb) in enumerate(objects):
+            meshes = load_meshes(glb)
+            previews.append((f"{i:03d}", preview_png(meshes)))
+            placed.append(Placed(i, f"{i:03d}", crop, glb, meshes))
+        build_scene(placed, *size)
+        contact_sheet_png(previews)
+        timing.outputs = time.perf_counter() - t0
 
 
 def _settings(stage: str) -> Any:
@@ -163,9 +187,12 @@ def measure(image: bytes, runs: int, seed: int) -> tuple[list[Timing], list[Timi
 
 # ----------------------------------------------------------------- report
 def overheads(a_runs: list[Timing], b_runs: list[Timing]) -> dict[str, float]:
-    """Direct (A vs B, median of the paired differences) and outside-inference share of A."""
-    direct = statistics.median(a.total - b.total for a, b in zip(a_runs, b_runs, strict=True))
-    outside = [a.total - sum(a.inference.values()) for a in a_runs]
+    """Direct (A vs B, median of the paired differences) and outside-inference share of A.
+    The job outputs (previews, scene) are work, not overhead: the paired run's in-process
+    time for them is taken out of A's outside-inference time."""
+    pairs = list(zip(a_runs, b_runs, strict=True))
+    direct = statistics.median(a.total - b.total for a, b in pairs)
+    outside = [a.total - sum(a.inference.values()) - b.outputs for a, b in pairs]
     return {
         "direct_fraction": direct / statistics.median(b.total for b in b_runs),
         "outside_inference_fraction": statistics.median(
@@ -183,8 +210,12 @@ def table(a: Timing, b: Timing) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     rows = [(s, a.stages[s], a.inference[s], b.stages[s]) for s in STAGES]
+    rows.append(("job outputs (orchestrator)", -1.0, 0.0, b.outputs))
     rows.append(("**total**", a.total, sum(a.inference.values()), b.total))
     for name, wall, inference, local in rows:
+        if wall < 0:  # not a stage: only inside path A's total
+            lines.append(f"| {name} | (in total) | - | {local:.3f} | - | - |")
+            continue
         pct = f"{100 * (wall - local) / local:+.1f} %" if local > 0 else "-"
         lines.append(
             f"| {name} | {wall:.3f} | {inference:.3f} | {local:.3f} | {wall - local:+.3f} | {pct} |"

@@ -41,6 +41,9 @@ def job_options(
     guidance_scale: float = 0.0,
     texture_size: int = 0,
     quality: str = "",
+    formats: tuple[str, ...] | list[str] = (),
+    target_faces: int = 0,
+    remove_background: bool = True,
 ) -> pb.JobOptions:
     """JobOptions from plain values (0 / empty = the server's default)."""
     options = pb.JobOptions(
@@ -51,6 +54,9 @@ def job_options(
         ),
         texture_options=pb.TextureOptions(texture_size=texture_size),
         quality=quality,
+        formats=list(formats),
+        target_faces=target_faces,
+        remove_background=remove_background,
     )
     if seed is not None:
         options.seed = seed

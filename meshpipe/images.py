@@ -29,6 +29,10 @@ def _register_heif() -> None:
     register_heif_opener()
 
 
+FOREGROUND_ALPHA = 128
+"""Alpha from which a pixel belongs to the object; a matte with none is empty."""
+
+
 def decode_image(
     data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, *, what: str = "image"
 ) -> Image.Image:
@@ -141,8 +145,7 @@ def decode_rgba(
     img = decode_image(data, max_pixels, what=what)
     if img.mode != "RGBA":
         raise InvalidInput(f"{what} must be RGBA (an object with its matte), got {img.mode}")
-    alpha_max = img.getchannel("A").getextrema()[1]
-    if not isinstance(alpha_max, int | float) or alpha_max < 128:
+    if not has_foreground(img):
         raise InvalidInput(f"{what} has an empty alpha channel: no object to work on")
     return img
 
@@ -160,6 +163,14 @@ def fit_within(img: Image.Image, max_side: int) -> Image.Image:
     scale = max_side / max(img.size)
     size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
     return img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def has_foreground(img: Image.Image) -> bool:
+    """Whether an RGBA image has a pixel with alpha >= FOREGROUND_ALPHA (RGB: always)."""
+    if img.mode != "RGBA":
+        return True
+    alpha_max = img.getchannel("A").getextrema()[1]
+    return isinstance(alpha_max, int | float) and alpha_max >= FOREGROUND_ALPHA
 
 
 def encode_png(img: Image.Image, compress_level: int = 3) -> bytes:

@@ -1,7 +1,7 @@
 """Per-job artifact folders: atomic, never-overwriting writes and chunked reads.
 
 Layout of `<output_dir>/<job_id>/`: input.<ext>, crops/, mattes/, meshes/, textured/,
-manifest.json (docs/orchestrator.md).
+previews/, exports/, scene.glb, contact_sheet.png, manifest.json (docs/orchestrator.md).
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ MEDIA_TYPES = {
     ".heic": "image/heic",
     ".glb": "model/gltf-binary",
     ".json": "application/json",
+    ".zip": "application/zip",
+    ".stl": "model/stl",
+    ".ply": "application/x-ply",
 }
 
 

@@ -26,6 +26,7 @@ from orchestrator.events import (
     ObjectError,
     ObjectProgress,
     ObjectResult,
+    ObjectSkipped,
 )
 
 _STAGE_TO_PB = {
@@ -59,6 +60,9 @@ def job_request_from_pb(request: pb.SubmitJobRequest) -> JobRequest:
         crop_padding=o.detector.crop_padding,
         quality=o.quality,
         time_limit_seconds=o.time_limit_seconds,
+        formats=list(o.formats),
+        target_faces=o.target_faces,
+        remove_background=o.remove_background if o.HasField("remove_background") else True,
     )
     return JobRequest(
         image=request.image,
@@ -150,7 +154,14 @@ def result_to_pb(r: ObjectResult) -> pb.ObjectResult:
         artifacts=[artifact_to_pb(a) for a in r.artifacts],
         vertex_count=r.vertex_count,
         face_count=r.face_count,
+        scene=None if r.scene is None else artifact_to_pb(r.scene),
+        target_faces=r.target_faces,
     )
+
+
+def skipped_to_pb(s: ObjectSkipped) -> pb.ObjectSkipped:
+    """A skipped object as an ObjectSkipped message."""
+    return pb.ObjectSkipped(object_index=s.index, stage=_STAGE_TO_PB[s.stage], reason=s.reason)
 
 
 def error_to_pb(e: ObjectError) -> pb.ObjectError:
@@ -185,9 +196,21 @@ def event_to_pb(event: JobEvent) -> pb.JobEvent:
         out.result.CopyFrom(result_to_pb(p))
     elif isinstance(p, ObjectError):
         out.error.CopyFrom(error_to_pb(p))
+    elif isinstance(p, ObjectSkipped):
+        out.skipped.CopyFrom(skipped_to_pb(p))
     elif isinstance(p, JobDone):
-        done = pb.JobDone(summary=summary_to_pb(p.summary), total_seconds=p.total_seconds)
-        if p.manifest is not None:
-            done.manifest.CopyFrom(artifact_to_pb(p.manifest))
-        out.done.CopyFrom(done)
+        out.done.CopyFrom(done_to_pb(p))
     return out
+
+
+def done_to_pb(p: JobDone) -> pb.JobDone:
+    """The done event as a JobDone message."""
+    done = pb.JobDone(summary=summary_to_pb(p.summary), total_seconds=p.total_seconds)
+    for field, artifact in (
+        ("manifest", p.manifest),
+        ("scene", p.scene),
+        ("contact_sheet", p.contact_sheet),
+    ):
+        if artifact is not None:
+            getattr(done, field).CopyFrom(artifact_to_pb(artifact))
+    return done

@@ -45,6 +45,15 @@ class ObjectStatus(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+
+class MatteSource(enum.StrEnum):
+    """Where an object's matte came from."""
+
+    MATTING = "matting"  # the matting stage
+    PHOTO_ALPHA = "photo_alpha"  # remove_background=false, the photo's own alpha channel
+    OPAQUE = "opaque"  # remove_background=false, no alpha: the whole crop is the object
 
 
 class Box(BaseModel):
@@ -118,6 +127,9 @@ class JobOptions(BaseModel):
     crop_padding: float = 0.0
     quality: str = ""
     time_limit_seconds: float = 0.0
+    formats: list[str] = Field(default_factory=list)
+    target_faces: int = 0
+    remove_background: bool = True
 
 
 class JobRequest(BaseModel):
@@ -160,6 +172,13 @@ class ObjectFailure(BaseModel):
     message: str
 
 
+class ObjectSkip(BaseModel):
+    """Why an object was left out without failing the job."""
+
+    stage: Stage
+    reason: str
+
+
 class ObjectRecord(BaseModel):
     """Everything known about one object of a job; saved after every stage."""
 
@@ -175,6 +194,8 @@ class ObjectRecord(BaseModel):
     vertex_count: int = 0
     face_count: int = 0
     failure: ObjectFailure | None = None
+    skip: ObjectSkip | None = None
+    matte_source: MatteSource | None = None
 
     def artifact(self, kind: str) -> Artifact | None:
         """This object's artifact of a kind, if produced."""
@@ -202,8 +223,11 @@ class JobRecord(BaseModel):
     objects_total: int = 0
     objects_succeeded: int = 0
     objects_failed: int = 0
+    objects_skipped: int = 0
     error: str = ""
     manifest: Artifact | None = None
+    scene: Artifact | None = None
+    contact_sheet: Artifact | None = None
 
 
 class JobSummary(BaseModel):
@@ -218,6 +242,7 @@ class JobSummary(BaseModel):
     objects_total: int
     objects_succeeded: int
     objects_failed: int
+    objects_skipped: int = 0
     error: str
     request_id: str = ""
 

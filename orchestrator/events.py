@@ -1,4 +1,5 @@
-"""Events of a job's stream (accepted, queued, detections, progress, result, error, done)."""
+"""Events of a job's stream (accepted, queued, detections, progress, result, error, skipped,
+done)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from orchestrator.domain import (
     Box,
     Detections,
     JobSummary,
+    MatteSource,
     ObjectRecord,
     Stage,
     StageRun,
@@ -61,10 +63,13 @@ class ObjectResult(BaseModel):
     artifacts: list[Artifact]
     vertex_count: int
     face_count: int
+    scene: Artifact | None = None
+    target_faces: int = 0
+    matte_source: MatteSource | None = None
 
     @classmethod
-    def of(cls, obj: ObjectRecord) -> ObjectResult:
-        """The result event of a finished object."""
+    def of(cls, obj: ObjectRecord, scene: Artifact | None, target_faces: int) -> ObjectResult:
+        """The result event of a finished object (`scene`: the job's scene with it in)."""
         return cls(
             index=obj.index,
             label=obj.label,
@@ -73,6 +78,9 @@ class ObjectResult(BaseModel):
             artifacts=obj.artifacts,
             vertex_count=obj.vertex_count,
             face_count=obj.face_count,
+            scene=scene,
+            target_faces=target_faces,
+            matte_source=obj.matte_source,
         )
 
 
@@ -93,6 +101,22 @@ class ObjectError(BaseModel):
         return cls(index=obj.index, **obj.failure.model_dump())
 
 
+class ObjectSkipped(BaseModel):
+    """An object was left out (e.g. its matte is empty); not a failure."""
+
+    kind: Literal["skipped"] = "skipped"
+    index: int
+    stage: Stage
+    reason: str
+
+    @classmethod
+    def of(cls, obj: ObjectRecord) -> ObjectSkipped:
+        """The skipped event of a skipped object."""
+        if obj.skip is None:
+            raise ValueError(f"object {obj.index} was not skipped")
+        return cls(index=obj.index, stage=obj.skip.stage, reason=obj.skip.reason)
+
+
 class JobDone(BaseModel):
     """Last event of every job."""
 
@@ -100,6 +124,8 @@ class JobDone(BaseModel):
     summary: JobSummary
     manifest: Artifact | None
     total_seconds: float
+    scene: Artifact | None = None
+    contact_sheet: Artifact | None = None
 
 
 Payload = Annotated[
@@ -109,6 +135,7 @@ Payload = Annotated[
     | ObjectProgress
     | ObjectResult
     | ObjectError
+    | ObjectSkipped
     | JobDone,
     Field(discriminator="kind"),
 ]

@@ -12,12 +12,13 @@ from orchestrator.domain import (
     JobRecord,
     ObjectFailure,
     ObjectRecord,
+    ObjectSkip,
     ObjectStatus,
     Stage,
     StageRun,
 )
 from orchestrator.event_log import EventLog
-from orchestrator.events import ObjectError, ObjectProgress, ObjectResult, Payload
+from orchestrator.events import ObjectError, ObjectProgress, ObjectResult, ObjectSkipped, Payload
 from orchestrator.store import JobStore
 
 PIPELINE = (Stage.MATTING, Stage.SHAPE, Stage.TEXTURE)
@@ -123,14 +124,29 @@ class ActiveJob:
         await self.commit(step())
 
     async def succeed_object(self, obj: ObjectRecord) -> None:
-        """Mark an object done and announce its result (committed)."""
+        """Mark an object done and announce its result with the job's current scene
+        (committed)."""
 
         async def step() -> None:
             obj.status = ObjectStatus.SUCCEEDED
             self.record.objects_succeeded += 1
             await self.save_object(obj)
             await self.save()
-            await self.emit(ObjectResult.of(obj))
+            r = self.record
+            await self.emit(ObjectResult.of(obj, r.scene, r.options.target_faces))
+
+        await self.commit(step())
+
+    async def skip_object(self, obj: ObjectRecord, stage: Stage, reason: str) -> None:
+        """Leave an object out without failing the job, and announce it (committed)."""
+
+        async def step() -> None:
+            obj.status = ObjectStatus.SKIPPED
+            obj.skip = ObjectSkip(stage=stage, reason=reason)
+            self.record.objects_skipped += 1
+            await self.save_object(obj)
+            await self.save()
+            await self.emit(ObjectSkipped.of(obj))
 
         await self.commit(step())
 

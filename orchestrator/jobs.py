@@ -36,7 +36,14 @@ from orchestrator.domain import (
     ObjectStatus,
 )
 from orchestrator.event_log import EventLog
-from orchestrator.events import JobAccepted, JobDone, JobEvent, ObjectError, ObjectResult
+from orchestrator.events import (
+    JobAccepted,
+    JobDone,
+    JobEvent,
+    ObjectError,
+    ObjectResult,
+    ObjectSkipped,
+)
 from orchestrator.ids import check_job_id, new_job_id
 from orchestrator.job import ActiveJob
 from orchestrator.manifest import manifest_bytes
@@ -61,6 +68,7 @@ class JobView:
     summary: JobSummary
     results: list[ObjectResult]
     errors: list[ObjectError]
+    skipped: list[ObjectSkipped]
 
 
 class JobManager:
@@ -299,10 +307,7 @@ class JobManager:
                 await self._pipeline.run(job)
             except JobFailed as exc:
                 return JobState.FAILED, str(exc)
-        r = job.record
-        if r.objects_total and r.objects_succeeded == r.objects_total:
-            return JobState.SUCCEEDED, ""
-        return (JobState.PARTIAL if r.objects_succeeded else JobState.FAILED), ""
+        return outcome(job.record)
 
     async def _finish(self, job: ActiveJob, state: JobState, error: str) -> None:
         """Manifest, final record, metrics, then the `done` event. Never raises: a step that
@@ -326,7 +331,13 @@ class JobManager:
         for obj in objects:
             self._metrics.objects.labels(obj.status.value).inc()
         self._publish()
-        done = JobDone(summary=JobSummary.of(r), manifest=r.manifest, total_seconds=total)
+        done = JobDone(
+            summary=JobSummary.of(r),
+            manifest=r.manifest,
+            total_seconds=total,
+            scene=r.scene,
+            contact_sheet=r.contact_sheet,
+        )
         try:
             await job.emit(done)  # followers get it even if storing it fails
         except Exception as exc:
@@ -370,10 +381,16 @@ class JobManager:
         """Summary, results and errors of a job (NotFound unless `owner` owns it, when
         given)."""
         record, objects = await self._record(job_id, owner)
+        scene, target = record.scene, record.options.target_faces
         return JobView(
             summary=JobSummary.of(record),
-            results=[ObjectResult.of(o) for o in objects if o.status is ObjectStatus.SUCCEEDED],
+            results=[
+                ObjectResult.of(o, scene, target)
+                for o in objects
+                if o.status is ObjectStatus.SUCCEEDED
+            ],
             errors=[ObjectError.of(o) for o in objects if o.failure is not None],
+            skipped=[ObjectSkipped.of(o) for o in objects if o.skip is not None],
         )
 
     async def list(
@@ -513,6 +530,18 @@ def _limit(job: ActiveJob) -> float:
 
 def _joined(first: str, second: str) -> str:
     return f"{first}; {second}" if first else second
+
+
+def outcome(r: JobRecord) -> tuple[JobState, str]:
+    """A run's final state from its object counts: skipped objects are neither successes
+    nor failures, so a job whose every other object succeeded succeeded."""
+    if r.objects_succeeded and r.objects_succeeded + r.objects_skipped == r.objects_total:
+        return JobState.SUCCEEDED, ""
+    if r.objects_succeeded:
+        return JobState.PARTIAL, ""
+    if r.objects_total and r.objects_skipped == r.objects_total:
+        return JobState.FAILED, f"every object ({r.objects_total}) was skipped: nothing to model"
+    return JobState.FAILED, ""
 
 
 def _accepted(record: JobRecord) -> JobAccepted:

@@ -40,6 +40,11 @@ def build_manifest(job: JobRecord, objects: list[ObjectRecord]) -> dict[str, Any
             "notices": detections.notices,
         },
         "objects": [_object(o) for o in objects],
+        "objects_skipped": job.objects_skipped,
+        "scene": None if job.scene is None else job.scene.model_dump(mode="json"),
+        "contact_sheet": None
+        if job.contact_sheet is None
+        else job.contact_sheet.model_dump(mode="json"),
     }
 
 
@@ -70,6 +75,8 @@ def _object(obj: ObjectRecord) -> dict[str, Any]:
         "vertex_count": obj.vertex_count,
         "face_count": obj.face_count,
         "error": None if obj.failure is None else obj.failure.model_dump(mode="json"),
+        "skipped": None if obj.skip is None else obj.skip.model_dump(mode="json"),
+        "matte_source": None if obj.matte_source is None else obj.matte_source.value,
     }
 
 

@@ -1,8 +1,11 @@
-"""The job flow: detect -> crop -> per object matting -> shape -> texture.
+"""The job flow: detect -> crop -> per object matting -> shape -> texture -> outputs.
 
 Objects move independently (object 2 can be in matting while object 1 is in shape); every
 stage call goes through the Dispatcher; every output is written before the next stage uses
-it, so a resumed job skips what already exists. A failed object does not stop its siblings.
+it, so a resumed job skips what already exists. A failed object does not stop its siblings;
+an object whose matte is empty is skipped, not failed. After its stages each object gets
+its preview and extra formats and joins the job's scene (orchestrator.outputs); the contact
+sheet comes last.
 """
 
 from __future__ import annotations
@@ -23,14 +26,16 @@ from orchestrator.domain import (
     Box,
     DetectedObject,
     Detections,
+    MatteSource,
     ObjectRecord,
     Stage,
     StageRun,
 )
 from orchestrator.events import DetectionsFound, ObjectProgress
 from orchestrator.glb import mesh_counts
-from orchestrator.ids import slug
 from orchestrator.job import ActiveJob
+from orchestrator.mattes import EmptyObject, own_matte, require_foreground
+from orchestrator.outputs import JobOutputs, object_name
 from orchestrator.sending import JobKey
 from orchestrator.stages import (
     DetectOutput,
@@ -79,11 +84,16 @@ class JobPipeline:
         image = await asyncio.to_thread(decode_image, data, self._max_pixels)
         if job.record.detections is None:
             await self._detect(job, data)
+        outputs = JobOutputs(job)
+        pending = job.pending_objects()
+        if pending:
+            await outputs.restore()
         # A TaskGroup: if one object's task fails outright (a bug), its siblings are cancelled
         # rather than left running after the job has ended.
         async with asyncio.TaskGroup() as group:
-            for obj in job.pending_objects():
-                group.create_task(self._object(job, obj, image))
+            for obj in pending:
+                group.create_task(self._object(job, obj, image, outputs))
+        await outputs.finish_job()
 
     async def _detect(self, job: ActiveJob, image: bytes) -> None:
         r, o = job.record, job.record.options
@@ -133,9 +143,15 @@ class JobPipeline:
             seed=(r.options.seed + d.index) % 2**63,
         )
 
-    async def _object(self, job: ActiveJob, obj: ObjectRecord, image: Image.Image) -> None:
+    async def _object(
+        self, job: ActiveJob, obj: ObjectRecord, image: Image.Image, outputs: JobOutputs
+    ) -> None:
         try:
-            await self._stages_of(job, obj, image)
+            glb = await self._stages_of(job, obj, image)
+            await outputs.finish_object(obj, glb)
+            await job.succeed_object(obj)
+        except EmptyObject as empty:
+            await job.skip_object(obj, empty.stage, empty.reason)
         except MeshpipeError as exc:
             code, message, _ = to_status(exc)
             await job.fail_object(obj, code.name, message)
@@ -144,13 +160,16 @@ class JobPipeline:
             log.error("job %s object %d: %s", job.job_id, obj.index, message, exc_info=exc)
             await job.fail_object(obj, code.name, message)
 
-    async def _stages_of(self, job: ActiveJob, obj: ObjectRecord, image: Image.Image) -> None:
+    async def _stages_of(self, job: ActiveJob, obj: ObjectRecord, image: Image.Image) -> bytes:
+        """The object's stages; its final GLB."""
         o = job.record.options
-        name = f"{obj.index:03d}_{slug(obj.label)}"
+        name = object_name(obj)
         crop = await self._crop(job, obj, image, f"crops/{name}.png")
-        matte = stage_pb2.MatteRequest(image=crop)
-        rgba = await self._step(job, obj, Stage.MATTING, "matte", f"mattes/{name}.png", matte)
-        shape = shape_request(rgba, obj.seed, o.steps, o.octree_resolution, o.guidance_scale)
+        rgba = await self._matte(job, obj, image, crop, f"mattes/{name}.png")
+        await asyncio.to_thread(require_foreground, rgba, obj.matte_source or MatteSource.MATTING)
+        shape = shape_request(
+            rgba, obj.seed, o.steps, o.octree_resolution, o.guidance_scale, o.target_faces
+        )
         mesh = await self._step(job, obj, Stage.SHAPE, "mesh", f"meshes/{name}.glb", shape)
         if o.texture:
             texture = texture_request(mesh, rgba, o.texture_size, obj.seed)
@@ -158,7 +177,23 @@ class JobPipeline:
                 job, obj, Stage.TEXTURE, "textured_mesh", f"textured/{name}.glb", texture
             )
         obj.vertex_count, obj.face_count = mesh_counts(mesh)
-        await job.succeed_object(obj)
+        return mesh
+
+    async def _matte(
+        self, job: ActiveJob, obj: ObjectRecord, image: Image.Image, crop: bytes, path: str
+    ) -> bytes:
+        """The object's matte: from the matting stage, or (remove_background=false) from the
+        crop itself."""
+        if job.record.options.remove_background:
+            obj.matte_source = MatteSource.MATTING
+            matte = stage_pb2.MatteRequest(image=crop)
+            return await self._step(job, obj, Stage.MATTING, "matte", path, matte)
+        done = obj.artifact("matte")
+        if done is not None:
+            return await job.read(done.relative_path)
+        data, obj.matte_source = await asyncio.to_thread(own_matte, image, obj.crop_box)
+        await job.keep_output(obj, path, data, "matte", None)
+        return data
 
     async def _crop(
         self, job: ActiveJob, obj: ObjectRecord, image: Image.Image, path: str

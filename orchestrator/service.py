@@ -76,6 +76,7 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServicer):
             summary=convert.summary_to_pb(view.summary),
             results=[convert.result_to_pb(r) for r in view.results],
             errors=[convert.error_to_pb(e) for e in view.errors],
+            skipped=[convert.skipped_to_pb(s) for s in view.skipped],
         )
 
     async def CancelJob(

@@ -114,7 +114,12 @@ def detect_request(
 
 
 def shape_request(
-    rgba_png: bytes, seed: int, steps: int, octree_resolution: int, guidance: float
+    rgba_png: bytes,
+    seed: int,
+    steps: int,
+    octree_resolution: int,
+    guidance: float,
+    target_faces: int = 0,
 ) -> stage_pb2.GenerateShapeRequest:
     """The Shape.GenerateShape request (also one item of a GenerateShapeBatch)."""
     return stage_pb2.GenerateShapeRequest(
@@ -123,6 +128,7 @@ def shape_request(
         steps=steps,
         octree_resolution=octree_resolution,
         guidance_scale=guidance,
+        target_faces=target_faces,
     )
 
 
@@ -199,11 +205,17 @@ class StageClients:
         return MatteOutput(r.rgba_png, r.foreground_fraction, report_from_pb(r.report))
 
     async def shape(
-        self, rgba_png: bytes, seed: int, steps: int, octree_resolution: int, guidance: float
+        self,
+        rgba_png: bytes,
+        seed: int,
+        steps: int,
+        octree_resolution: int,
+        guidance: float,
+        target_faces: int = 0,
     ) -> ShapeOutput:
         """One Shape.GenerateShape call on an RGBA object image (PNG)."""
         return await self.send_shape(
-            shape_request(rgba_png, seed, steps, octree_resolution, guidance)
+            shape_request(rgba_png, seed, steps, octree_resolution, guidance, target_faces)
         )
 
     async def send_shape(self, request: stage_pb2.GenerateShapeRequest) -> ShapeOutput:

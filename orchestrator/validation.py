@@ -15,12 +15,15 @@ from meshpipe.options import KNOBS
 from meshpipe.runtime.callctx import MAX_REQUEST_ID_CHARS, accept_request_id
 from meshpipe.v1 import orchestrator_pb2 as pb
 from orchestrator.domain import JobRequest
+from orchestrator.exports import FORMATS, REFUSED
 from orchestrator.settings import Limits
 
 MAX_TIME_LIMIT_SECONDS = 7 * 24 * 3600.0
 MAX_QUALITY_CHARS = 32
-MAX_FORMATS = 8
 MAX_FORMAT_CHARS = 16
+TARGET_FACES_RANGE = (1_000, 500_000)  # options.target_faces, 0 = the stage's own mesh
+FORMAT_CHOICES = ("glb", *FORMATS)  # glb is always made; naming it is allowed
+MAX_FORMATS = 8  # entries in options.formats
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,36 @@ def validate_request(request: JobRequest, limits: Limits) -> None:
         )
     for knob in KNOBS:  # every stage knob of JobOptions, against the stages' own table
         knob.check(getattr(o, knob.name))
+    _check_int("options.target_faces", o.target_faces, TARGET_FACES_RANGE)
+    o.formats = _check_formats(o.formats)
+
+
+def _check_formats(formats: list[str]) -> list[str]:
+    """The extra formats asked for, lower-case, deduplicated, GLB dropped (always made)."""
+    if len(formats) > MAX_FORMATS:
+        raise InvalidInput(
+            f"options.formats has {len(formats)} entries, over {MAX_FORMATS}", "options.formats"
+        )
+    out: list[str] = []
+    for given in formats:
+        fmt = given.strip().lower()
+        if fmt in REFUSED:
+            raise InvalidInput(f"options.formats: {REFUSED[fmt]}", "options.formats")
+        if fmt not in FORMAT_CHOICES:
+            raise InvalidInput(
+                f"options.formats: unknown format {given[:40]!r}; choose from "
+                f"{', '.join(FORMAT_CHOICES)}",
+                "options.formats",
+            )
+        if fmt != "glb" and fmt not in out:
+            out.append(fmt)
+    return out
+
+
+def _check_int(name: str, value: int, bounds: tuple[int, int]) -> None:
+    low, high = bounds
+    if value != 0 and not low <= value <= high:
+        raise InvalidInput(f"{name}={value} is out of range: 0 (default) or {low}..{high}", name)
 
 
 def validate_image(data: bytes, limits: Limits) -> ValidImage:

@@ -11,6 +11,7 @@ from meshpipe.cli.submit_cmd import (
     add_connection_arguments,
     connect,
     fail,
+    final_mesh,
     report_done,
 )
 from meshpipe.client import MeshpipeClient
@@ -62,15 +63,21 @@ def _list(client: MeshpipeClient, args: argparse.Namespace) -> int:
 def _get(client: MeshpipeClient, args: argparse.Namespace) -> int:
     view = client.get(args.job_id)
     s = view.summary
-    print(f"job {s.job_id}: {_state(s.state)}, {s.objects_succeeded}/{s.objects_total} objects")
+    skipped = f", {s.objects_skipped} skipped" if s.objects_skipped else ""
+    print(
+        f"job {s.job_id}: {_state(s.state)}, "
+        f"{s.objects_succeeded}/{s.objects_total} objects{skipped}"
+    )
     if s.request_id:
         print(f"request id: {s.request_id}")
     if s.error:
         print(f"error: {s.error}")
     for r in view.results:
-        print(f"  object {r.object_index} ({r.label}): {r.artifacts[-1].relative_path}")
+        print(f"  object {r.object_index} ({r.label}): {final_mesh(r)}")
     for e in view.errors:
         print(f"  object {e.object_index}: {e.code}: {e.message}")
+    for k in view.skipped:
+        print(f"  object {k.object_index}: skipped: {k.reason}")
     return 0
 
 

@@ -62,6 +62,20 @@ def add_job_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=0, help="shape diffusion steps")
     p.add_argument("--octree-resolution", type=int, default=0, help="shape grid resolution")
     p.add_argument("--texture-size", type=int, default=0, help="texture side in pixels")
+    p.add_argument(
+        "--format",
+        default="",
+        metavar="LIST",
+        help="extra mesh formats next to the GLB, comma-separated: obj, stl, ply",
+    )
+    p.add_argument(
+        "--target-faces", type=int, default=0, help="decimate each mesh to about N triangles"
+    )
+    p.add_argument(
+        "--keep-background",
+        action="store_true",
+        help="skip matting: the photo's alpha (or the whole crop) is the object",
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> pb.JobOptions:
@@ -74,7 +88,23 @@ def options_from_args(args: argparse.Namespace) -> pb.JobOptions:
         octree_resolution=args.octree_resolution,
         texture_size=args.texture_size,
         quality=args.quality,
+        formats=[f.strip() for f in args.format.split(",") if f.strip()],
+        target_faces=args.target_faces,
+        remove_background=not args.keep_background,
     )
+
+
+FINAL_MESH_KINDS = ("textured_mesh", "mesh")
+EXTRA_KINDS = ("preview", "obj", "stl", "ply")  # listed under an object's result line
+
+
+def final_mesh(result: pb.ObjectResult) -> str:
+    """Relative path of an object's final mesh (textured when it was textured)."""
+    for kind in FINAL_MESH_KINDS:
+        for a in result.artifacts:
+            if a.kind == kind:
+                return a.relative_path
+    return "?"
 
 
 def read_image(path: Path) -> bytes:
@@ -131,11 +161,16 @@ class EventPrinter:
         return f"{self._who(e.object_index)}: {stage}..."
 
     def _result(self, e: pb.ObjectResult) -> str:
-        final = e.artifacts[-1].relative_path if e.artifacts else "?"
+        extras = [a.relative_path for a in e.artifacts if a.kind in EXTRA_KINDS]
         return (
-            f"{self._who(e.object_index)}: done -> {final} "
+            f"{self._who(e.object_index)}: done -> {final_mesh(e)} "
             f"({e.vertex_count} vertices, {e.face_count} faces)"
+            + "".join(f"\n  + {path}" for path in extras)
         )
+
+    def _skipped(self, e: pb.ObjectSkipped) -> str:
+        stage = STAGE_NAMES.get(e.stage, "?")
+        return f"{self._who(e.object_index)}: skipped at {stage}: {e.reason}"
 
     def _error(self, e: pb.ObjectError) -> str:
         stage = STAGE_NAMES.get(e.stage, "?")
@@ -148,15 +183,22 @@ class EventPrinter:
             f"job {state}: {s.objects_succeeded}/{s.objects_total} object(s) "
             f"in {e.total_seconds:.1f}s"
         )
+        if s.objects_skipped:
+            line += f", {s.objects_skipped} skipped"
         return line + (f" ({s.error})" if s.error else "")
 
 
 def report_done(done: pb.JobEvent, folder: Path | None = None) -> int:
     """Print where the results are (the local `folder` when known, else the job id, whose
     artifacts `--download` fetches); exit status 0 when every object succeeded."""
-    s = done.done.summary
+    d = done.done
+    s = d.summary
     where = str(folder) if folder is not None else f"job {s.job_id}"
-    print(f"results: {where} (manifest: {done.done.manifest.relative_path})")
+    print(f"results: {where} (manifest: {d.manifest.relative_path})")
+    if d.HasField("scene"):
+        print(f"scene: {d.scene.relative_path} (every object in place)")
+    if d.HasField("contact_sheet"):
+        print(f"previews: previews/ (contact sheet: {d.contact_sheet.relative_path})")
     if s.state == pb.JOB_STATE_SUCCEEDED:
         return 0
     reason = s.error or f"{s.objects_failed} of {s.objects_total} object(s) failed"
@@ -169,8 +211,9 @@ def download_all(client: MeshpipeClient, done: pb.JobEvent, target: Path) -> int
     """Download the manifest and every object's artifacts into target/<job_id>/."""
     view = client.get(done.job_id)
     artifacts = [a for r in view.results for a in r.artifacts]
-    if done.done.HasField("manifest"):
-        artifacts.append(done.done.manifest)
+    for field in ("manifest", "scene", "contact_sheet"):
+        if done.done.HasField(field):
+            artifacts.append(getattr(done.done, field))
     folder = target / done.job_id
     for artifact in artifacts:
         client.download(artifact.artifact_id, folder / artifact.relative_path)

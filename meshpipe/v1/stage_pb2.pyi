@@ -64,18 +64,20 @@ class MatteResponse(_message.Message):
     def __init__(self, rgba_png: _Optional[bytes] = ..., foreground_fraction: _Optional[float] = ..., report: _Optional[_Union[_common_pb2.StageReport, _Mapping]] = ...) -> None: ...
 
 class GenerateShapeRequest(_message.Message):
-    __slots__ = ("rgba_png", "seed", "steps", "octree_resolution", "guidance_scale")
+    __slots__ = ("rgba_png", "seed", "steps", "octree_resolution", "guidance_scale", "target_faces")
     RGBA_PNG_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
     OCTREE_RESOLUTION_FIELD_NUMBER: _ClassVar[int]
     GUIDANCE_SCALE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FACES_FIELD_NUMBER: _ClassVar[int]
     rgba_png: bytes
     seed: int
     steps: int
     octree_resolution: int
     guidance_scale: float
-    def __init__(self, rgba_png: _Optional[bytes] = ..., seed: _Optional[int] = ..., steps: _Optional[int] = ..., octree_resolution: _Optional[int] = ..., guidance_scale: _Optional[float] = ...) -> None: ...
+    target_faces: int
+    def __init__(self, rgba_png: _Optional[bytes] = ..., seed: _Optional[int] = ..., steps: _Optional[int] = ..., octree_resolution: _Optional[int] = ..., guidance_scale: _Optional[float] = ..., target_faces: _Optional[int] = ...) -> None: ...
 
 class GenerateShapeResponse(_message.Message):
     __slots__ = ("mesh_glb", "vertex_count", "face_count", "watertight", "report")

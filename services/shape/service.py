@@ -11,7 +11,13 @@ from meshpipe.images import decode_working_rgba
 from meshpipe.runtime.model import ModelRunner, RunReport
 from meshpipe.runtime.server import StageSpec, report_pb
 from meshpipe.v1 import stage_pb2, stage_pb2_grpc
-from services.shape.backends import ShapeBackend, ShapeRequest, ShapeResult, build_backend
+from services.shape.backends import (
+    ShapeBackend,
+    ShapeRequest,
+    ShapeResult,
+    build_backend,
+    check_target_faces,
+)
 from services.shape.settings import ShapeSettings
 
 
@@ -79,6 +85,7 @@ class ShapeServicer(stage_pb2_grpc.ShapeServicer):
             steps=request.steps,
             octree_resolution=request.octree_resolution,
             guidance_scale=request.guidance_scale,
+            target_faces=check_target_faces(request.target_faces),
         )
         return self.runner.backend.resolve(raw)  # before any load: a bad knob loads nothing
 

@@ -39,6 +39,33 @@ def three_object_scene() -> bytes:
     return png(img)
 
 
+# (x1, y1, x2, y2) of the disc and of the blank patch drawn by empty_proposal_scene().
+EMPTY_SCENE_DISC = (40, 100, 150, 210)
+EMPTY_SCENE_PATCH = (300, 110, 420, 210)
+
+
+def empty_proposal_scene() -> bytes:
+    """A red disc and, right of it, a blank patch: a grey ramp fading into the background.
+    The embedded detector proposes the ramp's dark edge as an object; the matting stage
+    (u2netp) finds nothing there (measured: alpha at most 47 of 255)."""
+    rng = np.random.default_rng(3)
+    background = 232 + rng.integers(-4, 5, size=(320, 480, 3))
+    img = Image.fromarray(background.astype(np.uint8))
+    ImageDraw.Draw(img).ellipse(EMPTY_SCENE_DISC, fill=(200, 40, 40))
+    x1, y1, x2, y2 = EMPTY_SCENE_PATCH
+    ramp = np.linspace(170, 232, x2 - x1)[None, :, None] * np.ones((y2 - y1, 1, 3))
+    img.paste(Image.fromarray(ramp.astype(np.uint8)), (x1, y1))
+    return png(img)
+
+
+def with_transparent_background(photo: bytes, background_above: int = 220) -> bytes:
+    """The photo as RGBA whose light background (every channel above the threshold) is
+    fully transparent."""
+    rgb = np.asarray(Image.open(io.BytesIO(photo)).convert("RGB"))
+    alpha = np.where((rgb > background_above).all(axis=2), 0, 255).astype(np.uint8)
+    return png(Image.fromarray(np.dstack([rgb, alpha]), "RGBA"))
+
+
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))

@@ -106,11 +106,18 @@ def test_submit_download_and_jobs_commands(
         "32",
         "--texture-size",
         "256",
+        "--format",
+        "stl",
         "--download",
         str(tmp_path / "dl"),
     )
     assert proc.returncode == 0, proc.stderr
     assert "object 0 (object): texture done" in proc.stdout
+    assert "object 0 (object): done -> textured/000_object.glb" in proc.stdout
+    assert "\n  + previews/000_object.png\n" in proc.stdout
+    assert "\n  + exports/000_object.stl\n" in proc.stdout
+    assert "scene: scene.glb" in proc.stdout
+    assert "(contact sheet: contact_sheet.png)" in proc.stdout
     job_id = next(p.name for p in (tmp_path / "dl").iterdir())
     job_dir = meshpipe_system.output_dir / job_id
     downloaded = sorted(
@@ -119,10 +126,14 @@ def test_submit_download_and_jobs_commands(
         if p.is_file()
     )
     assert [p.as_posix() for p in downloaded] == [
+        "contact_sheet.png",
         "crops/000_object.png",
+        "exports/000_object.stl",
         "manifest.json",
         "mattes/000_object.png",
         "meshes/000_object.glb",
+        "previews/000_object.png",
+        "scene.glb",
         "textured/000_object.glb",
     ]
     for rel in downloaded:
@@ -131,6 +142,7 @@ def test_submit_download_and_jobs_commands(
     assert listed.returncode == 0 and job_id in listed.stdout
     got = meshpipe("jobs", "get", job_id, "--address", address)
     assert got.returncode == 0 and "succeeded, 1/1 objects" in got.stdout
+    assert "textured/000_object.glb" in got.stdout
     watched = meshpipe("jobs", "watch", job_id, "--address", address)
     assert watched.returncode == 0 and "job succeeded" in watched.stdout
     missing = meshpipe("jobs", "get", "20200101-000000-000000", "--address", address)

@@ -94,6 +94,9 @@ def test_folder_layout_and_manifest(coffee: Job) -> None:
         "mattes",
         "meshes",
         "textured",
+        "previews",
+        "scene.glb",
+        "contact_sheet.png",
     }
     manifest = json.loads((coffee.folder / "manifest.json").read_text())
     assert manifest["job_id"] == coffee.events[0].job_id and manifest["seed"] == 5
@@ -104,6 +107,7 @@ def test_folder_layout_and_manifest(coffee: Job) -> None:
         assert [s["stage"] for s in obj["stages"]] == ["matting", "shape", "texture"]
         assert all(s["backend"] and s["weights"] and s["seconds"] > 0 for s in obj["stages"])
         listed.update({a["relative_path"]: a for a in obj["artifacts"]})
+    listed.update({manifest[k]["relative_path"]: manifest[k] for k in ("scene", "contact_sheet")})
     assert set(listed) == files - {"manifest.json"}
     for path, artifact in listed.items():
         assert (coffee.folder / path).stat().st_size == artifact["size_bytes"], path

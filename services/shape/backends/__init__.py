@@ -13,11 +13,14 @@ from dataclasses import dataclass, field, replace
 
 from PIL import Image
 
-from meshpipe.errors import MeshpipeError
+from meshpipe.errors import InvalidInput, MeshpipeError
 from meshpipe.options import OCTREE_RESOLUTION
 from meshpipe.runtime.backend import Backend
 from meshpipe.runtime.registry import build_backend_from
 from services.shape.settings import ShapeSettings
+
+MIN_TARGET_FACES = 100
+"""Smallest target_faces a request may ask for (a closed mesh needs a few hundred)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class ShapeRequest:
     octree_resolution: int = 0
     guidance_scale: float = 0.0
     resolved: bool = False
+    target_faces: int = 0
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,10 @@ class ShapeBackend(Backend):
         """The knobs every backend uses (the grid resolution); backends add theirs."""
         return replace(request, octree_resolution=self.resolution(request.octree_resolution))
 
+    def face_budget(self, request: ShapeRequest) -> int:
+        """Triangles to decimate to: the request's target, else the stage's max_faces."""
+        return request.target_faces or self.settings.max_faces
+
     def resolution(self, requested: int) -> int:
         """The grid resolution to use: the default for 0, else a validated request."""
         s = self.settings
@@ -89,6 +97,15 @@ class ShapeBackend(Backend):
                 requested, s.octree_resolution, s.min_octree_resolution, s.max_octree_resolution
             )
         )
+
+
+def check_target_faces(target_faces: int) -> int:
+    """A request's target_faces: 0 (none) or at least MIN_TARGET_FACES."""
+    if 0 < target_faces < MIN_TARGET_FACES:
+        raise InvalidInput(
+            f"target_faces {target_faces} is too small: 0 (none) or at least {MIN_TARGET_FACES}"
+        )
+    return target_faces
 
 
 # backend id -> "module:Class", imported on selection.

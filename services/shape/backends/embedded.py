@@ -60,7 +60,7 @@ class EmbeddedShapeBackend(ShapeBackend):
         mesh = to_mesh(points, faces, silhouette.view)
         smooth(mesh, self.settings.smoothing_iterations)
         clock.lap("smooth")
-        mesh = decimate(mesh, self.settings.max_faces)
+        mesh = decimate(mesh, self.face_budget(request), closed=not request.target_faces)
         clock.lap("decimate")
         glb = to_glb(mesh, silhouette.view)
         clock.lap("export")

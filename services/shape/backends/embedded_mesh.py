@@ -33,8 +33,10 @@ def smooth(mesh: trimesh.Trimesh, iterations: int) -> None:
         trimesh.smoothing.filter_taubin(mesh, lamb=0.5, nu=0.53, iterations=iterations)
 
 
-def decimate(mesh: trimesh.Trimesh, max_faces: int) -> trimesh.Trimesh:
-    """Quadric decimation down to `max_faces`; a closed mesh is only replaced by a closed one.
+def decimate(mesh: trimesh.Trimesh, max_faces: int, *, closed: bool = True) -> trimesh.Trimesh:
+    """Quadric decimation down to `max_faces`; a closed mesh is only replaced by a closed one
+    unless `closed` is False (an explicit face target: then a closed reduction is still
+    preferred, and an open one is taken when no pass keeps the mesh closed).
 
     The fast, aggressive pass now and then pinches an edge into four faces; a gentler pass
     is tried next, and the full mesh is kept when both open it. An open input (e.g. a
@@ -43,10 +45,15 @@ def decimate(mesh: trimesh.Trimesh, max_faces: int) -> trimesh.Trimesh:
     if max_faces <= 0 or len(mesh.faces) <= max_faces:
         return mesh
     must_stay_closed = mesh.is_watertight
+    first: trimesh.Trimesh | None = None
     for aggression in _DECIMATION_AGGRESSION:
         reduced = mesh.simplify_quadric_decimation(face_count=max_faces, aggression=aggression)
         if len(reduced.faces) > 0 and (reduced.is_watertight or not must_stay_closed):
             return reduced
+        first = first if first is not None or len(reduced.faces) == 0 else reduced
+    if not closed and first is not None:
+        log.warning("decimation to %d faces opened the mesh; keeping the open mesh", max_faces)
+        return first
     log.warning(
         "decimation to %d faces opened the mesh; keeping %d faces", max_faces, len(mesh.faces)
     )

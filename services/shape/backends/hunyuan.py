@@ -200,7 +200,7 @@ class HunyuanShapeBackend(ShapeBackend):
             generate_s = (time.perf_counter() - t0) / len(batch)
             for i, request, mesh in zip(members, batch, meshes, strict=True):
                 try:
-                    results[i] = self._finish(mesh, request.image, generate_s)
+                    results[i] = self._finish(mesh, request, generate_s)
                 except FailedPrecondition as exc:
                     results[i] = exc
         return [results[i] for i in range(len(requests))]
@@ -249,22 +249,23 @@ class HunyuanShapeBackend(ShapeBackend):
             offload_all(self._hooks)
         return meshes
 
-    def _finish(self, mesh: Any, image: Image.Image, generate_s: float) -> ShapeResult:
+    def _finish(self, mesh: Any, request: ShapeRequest, generate_s: float) -> ShapeResult:
         if mesh is None or len(mesh.faces) == 0:
             raise FailedPrecondition(
                 "the shape model found no surface for this object (try another seed or more steps)"
             )
         steps = {"generate": generate_s}
         t0 = time.perf_counter()
+        max_faces = self.face_budget(request)
         if self.settings.postprocess:
-            mesh = postprocess(mesh, self.settings.max_faces, self.settings.face_reducer)
-        elif self.settings.max_faces and len(mesh.faces) > self.settings.max_faces:
+            mesh = postprocess(mesh, max_faces, self.settings.face_reducer)
+        elif max_faces and len(mesh.faces) > max_faces:
             # Without hy3dgen's pymeshlab post-processing, still bound the mesh (and the
             # response size): marching cubes at octree 256+ yields millions of faces.
-            mesh = decimate(mesh, self.settings.max_faces)
+            mesh = decimate(mesh, max_faces)
         mesh = fix_winding(mesh)
         t1 = time.perf_counter()
-        view = place_in_front_view(mesh, image)
+        view = place_in_front_view(mesh, request.image)
         glb = to_glb(mesh, view)
         steps.update(postprocess=t1 - t0, export=time.perf_counter() - t1)
         return ShapeResult(

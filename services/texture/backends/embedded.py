@@ -12,6 +12,7 @@ import trimesh
 from PIL import Image, ImageDraw
 
 from meshpipe.frontview import FrontView
+from meshpipe.raster import rasterize
 from meshpipe.runtime.backend import BackendInfo
 from meshpipe.runtime.steps import StepTimer
 from services.texture.backends import TextureBackend, TextureRequest, TextureResult
@@ -23,7 +24,6 @@ from services.texture.backends.embedded_bake import (
     sample,
 )
 from services.texture.backends.embedded_glb import read_mesh, write_glb
-from services.texture.backends.embedded_raster import rasterize
 from services.texture.backends.embedded_uv import Atlas, unwrap
 
 

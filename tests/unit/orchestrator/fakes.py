@@ -31,6 +31,9 @@ class Behaviour:
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
     delay: dict[str, float] = field(default_factory=dict)  # stage -> seconds per call
     fail_colour: tuple[int, int, int] | None = None  # matting fails for this object
+    empty_colour: tuple[int, int, int] | None = None  # matting finds nothing in this object
+    slow_texture_colour: tuple[int, int, int] | None = None  # texture stalls on this object
+    texture_released: asyncio.Event = field(default_factory=asyncio.Event)  # ... until set
     fail_code: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT
     unavailable: dict[str, int] = field(default_factory=dict)  # stage -> UNAVAILABLE answers left
     calls: list[tuple[str, float, float]] = field(default_factory=list)  # (stage, start, end)
@@ -110,7 +113,10 @@ class FakeMatting(stage_pb2_grpc.MattingServicer):
         if self.b.fail_colour is not None and tuple(centre) == self.b.fail_colour:  # type: ignore[arg-type]
             await context.abort(self.b.fail_code, "matting refused this crop")
         alpha = np.zeros((crop.height, crop.width), np.uint8)
-        alpha[crop.height // 4 : 3 * crop.height // 4, crop.width // 4 : 3 * crop.width // 4] = 255
+        if self.b.empty_colour is None or tuple(centre) != self.b.empty_colour:  # type: ignore[arg-type]
+            alpha[
+                crop.height // 4 : 3 * crop.height // 4, crop.width // 4 : 3 * crop.width // 4
+            ] = 255
         rgba = np.dstack([np.asarray(crop), alpha])
         self.b.calls.append(("matting", start, time.monotonic()))
         return stage_pb2.MatteResponse(
@@ -172,13 +178,29 @@ class FakeTexture(stage_pb2_grpc.TextureServicer):
         self, request: stage_pb2.PaintTextureRequest, context: grpc.aio.ServicerContext
     ) -> stage_pb2.PaintTextureResponse:
         start = await _enter(self.b, "texture", context)
-        mesh = trimesh.creation.icosphere(subdivisions=1)  # 42 vertices, 80 faces
+        rgba = decode_image(request.rgba_png)
+        if rgba.convert("RGB").getpixel((rgba.width // 2, rgba.height // 2)) == (
+            self.b.slow_texture_colour
+        ):
+            await asyncio.wait_for(self.b.texture_released.wait(), 30.0)
+        mesh = painted_sphere(rgba)  # 42 vertices, 80 faces
         self.b.calls.append(("texture", start, time.monotonic()))
         return stage_pb2.PaintTextureResponse(
             textured_glb=_glb(mesh),
             texture_size=request.texture_size or 256,
             report=_report("texture"),
         )
+
+
+def painted_sphere(rgba: Image.Image) -> trimesh.Trimesh:
+    """An icosphere with UVs and an 8 x 8 texture of the colour at the matte's centre."""
+    mesh = trimesh.creation.icosphere(subdivisions=1)
+    centre = rgba.convert("RGB").getpixel((rgba.width // 2, rgba.height // 2))
+    texture = Image.new("RGB", (8, 8), centre)
+    uv = (mesh.vertices[:, :2] + 1.0) / 2.0
+    material = trimesh.visual.material.PBRMaterial(baseColorTexture=texture)
+    mesh.visual = trimesh.visual.TextureVisuals(uv=uv, material=material)
+    return mesh
 
 
 async def start_fake_stages(b: Behaviour) -> tuple[grpc.aio.Server, str]:

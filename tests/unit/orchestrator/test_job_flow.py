@@ -65,6 +65,7 @@ async def test_folder_layout_and_manifest_sizes(orch: Harness) -> None:
     job_dir = orch.out / events[0].job_id
     files = sorted(p.relative_to(job_dir).as_posix() for p in job_dir.rglob("*") if p.is_file())
     assert files == [
+        "contact_sheet.png",
         "crops/000_object.png",
         "crops/001_object.png",
         "input.png",
@@ -73,6 +74,9 @@ async def test_folder_layout_and_manifest_sizes(orch: Harness) -> None:
         "mattes/001_object.png",
         "meshes/000_object.glb",
         "meshes/001_object.glb",
+        "previews/000_object.png",
+        "previews/001_object.png",
+        "scene.glb",
         "textured/000_object.glb",
         "textured/001_object.glb",
     ]
@@ -89,6 +93,10 @@ async def test_folder_layout_and_manifest_sizes(orch: Harness) -> None:
         for art in obj["artifacts"]:
             assert (job_dir / art["relative_path"]).stat().st_size == art["size_bytes"]
             listed.add(art["relative_path"])
+    for job_level in ("scene", "contact_sheet"):
+        art = manifest[job_level]
+        assert (job_dir / art["relative_path"]).stat().st_size == art["size_bytes"]
+        listed.add(art["relative_path"])
     assert listed == set(files) - {"manifest.json"}
     done = events[-1].done
     assert done.manifest.relative_path == "manifest.json"
@@ -99,7 +107,7 @@ async def test_no_texture_stops_after_shape(orch: Harness) -> None:
     events = await orch.run_job(_scene(orch, n=1), options=pb.JobOptions(texture=False))
     result = next(e.result for e in events if e.HasField("result"))
     assert [s.stage for s in result.stages] == [pb.STAGE_MATTING, pb.STAGE_SHAPE]
-    assert sorted(a.kind for a in result.artifacts) == ["crop", "matte", "mesh"]
+    assert sorted(a.kind for a in result.artifacts) == ["crop", "matte", "mesh", "preview"]
     assert (result.vertex_count, result.face_count) == (8, 12)
     assert not (orch.out / events[0].job_id / "textured").exists()
     assert not [c for c in orch.behaviour.calls if c[0] == "texture"]

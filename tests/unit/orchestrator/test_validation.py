@@ -53,6 +53,11 @@ def png_header_only(width: int, height: int) -> bytes:
         (JobOptions(min_area_fraction=-0.1), "min_area_fraction"),
         (JobOptions(nms_iou=2.0), "nms_iou"),
         (JobOptions(crop_padding=3.0), "crop_padding"),
+        (JobOptions(target_faces=999), "target_faces"),
+        (JobOptions(target_faces=500_001), "target_faces"),
+        (JobOptions(formats=["usdz"]), "usdz is not supported"),
+        (JobOptions(formats=["fbx"]), "unknown format 'fbx'"),
+        (JobOptions(formats=["obj"] * 9), "formats"),
     ],
 )
 def test_out_of_range_options_name_the_field(options: JobOptions, field: str) -> None:
@@ -103,3 +108,14 @@ def test_bad_images(data: bytes, message: str) -> None:
 def test_good_image_reports_its_extension() -> None:
     valid = validate_image(_png(32, 16), LIMITS)
     assert valid.extension == "png" and valid.image.size == (32, 16)
+
+
+def test_formats_are_normalised_and_glb_is_implicit() -> None:
+    request = JobRequest(image=b"x", options=JobOptions(formats=["OBJ", " stl", "glb", "obj"]))
+    validate_request(request, LIMITS)
+    assert request.options.formats == ["obj", "stl"]
+
+
+def test_target_faces_bounds_are_inclusive() -> None:
+    for value in (0, 1_000, 500_000):
+        validate_request(JobRequest(image=b"x", options=JobOptions(target_faces=value)), LIMITS)

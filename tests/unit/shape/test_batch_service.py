@@ -92,6 +92,18 @@ async def test_an_empty_or_too_large_batch_is_invalid(
     assert counting.batches == []
 
 
+async def test_target_faces_over_the_socket(
+    shape: tuple[stage_pb2_grpc.ShapeStub, CountingBackend, StageMetrics],
+) -> None:
+    stub, _, _ = shape
+    reply = await stub.GenerateShape(item(octree_resolution=64, target_faces=1500))
+    assert abs(reply.face_count - 1500) <= 75
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.GenerateShape(item(target_faces=50))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "target_faces 50 is too small" in (err.value.details() or "")
+
+
 class Flaky(ShapeBackend):
     """Fails every request whose seed is odd; no batch method of its own."""
 

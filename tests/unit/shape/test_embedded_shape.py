@@ -184,3 +184,20 @@ def test_load_needs_the_decimation_package_only_when_decimating(
     with pytest.raises(FailedPrecondition, match="fast-simplification"):
         make_backend(max_faces=1000)
     make_backend(max_faces=0)
+
+
+@pytest.mark.parametrize("target", [1000, 4000, 12000])
+def test_target_faces_is_met_within_five_percent(target: int) -> None:
+    backend = make_backend(max_faces=40_000)
+    request = ShapeRequest(crops.horse(), octree_resolution=128, target_faces=target)
+    result = backend.generate(request)
+    mesh, view = load(result)
+    assert abs(len(mesh.faces) - target) <= 0.05 * target
+    assert result.face_count == len(mesh.faces)
+    assert crops.iou(crops.front_silhouette(mesh, view), crops.matte(crops.horse())) >= 0.85
+
+
+def test_target_faces_overrides_max_faces_upwards() -> None:
+    backend = make_backend(max_faces=2000)
+    request = ShapeRequest(crops.horse(), octree_resolution=128, target_faces=8000)
+    assert abs(backend.generate(request).face_count - 8000) <= 400

@@ -10,7 +10,7 @@ import trimesh
 from PIL import Image
 
 from meshpipe.frontview import FrontView
-from services.texture.backends.embedded_raster import rasterize
+from meshpipe.raster import rasterize
 
 
 @dataclass(frozen=True)

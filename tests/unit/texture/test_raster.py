@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from services.texture.backends.embedded_raster import rasterize
+from meshpipe.raster import rasterize
 
 
 def reference_coverage(triangles: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import trimesh
 
+from meshpipe.raster import rasterize
 from services.shape.backends import ShapeRequest, build_backend
 from services.shape.settings import ShapeSettings
 from services.texture.backends.embedded_glb import read_mesh
-from services.texture.backends.embedded_raster import rasterize
 from services.texture.backends.embedded_uv import unwrap
 from tests.unit.shape import crops
 
