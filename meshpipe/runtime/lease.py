@@ -16,8 +16,9 @@ class LeaseHook(Protocol):
     async def acquire(self, nbytes: int) -> None:
         """Block until `nbytes` of device memory are granted (raise to refuse)."""
 
-    async def release(self) -> None:
-        """Give the granted memory back."""
+    async def release(self, context_released: bool = False) -> None:
+        """Give the granted memory back; `context_released`: the process's CUDA context
+        left the device too (a worker-mode model went COLD), also when no lease is held."""
 
     async def report_peak(self, nbytes: int) -> None:
         """Tell the arbiter the peak the last request really used (to learn footprints)."""
@@ -29,7 +30,7 @@ class NoLease:
     async def acquire(self, nbytes: int) -> None:
         return None
 
-    async def release(self) -> None:
+    async def release(self, context_released: bool = False) -> None:
         return None
 
     async def report_peak(self, nbytes: int) -> None:
@@ -51,8 +52,11 @@ class LeaseListener(Protocol):
     def lease_usage(self) -> LeaseUsage:
         """Current usage, for the heartbeat."""
 
-    def on_reclaim(self, min_residency_seconds: float, timeout_seconds: float) -> None:
-        """The arbiter asks for the memory back: park when idle and resident long enough."""
+    def on_reclaim(
+        self, min_residency_seconds: float, timeout_seconds: float, release_context: bool = False
+    ) -> None:
+        """The arbiter asks for the memory back: park when idle and resident long enough
+        (with `release_context`: leave the device entirely, i.e. go COLD in worker mode)."""
 
     def on_lease_lost(self) -> None:
         """The lease could not be renewed: stop using the device as soon as possible."""

@@ -63,6 +63,7 @@ class GrpcLease:
         priority: int = 0,
         heartbeat_seconds: float = 1.0,
         max_wait_seconds: float = 0.0,
+        can_release_context: bool = False,
         connect_timeout: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -73,6 +74,7 @@ class GrpcLease:
         self.priority = priority
         self.heartbeat_seconds = heartbeat_seconds
         self.max_wait_seconds = max_wait_seconds
+        self.can_release_context = can_release_context
         self.connect_timeout = connect_timeout
         self._clock = clock
         self._listener: LeaseListener | None = None
@@ -97,6 +99,7 @@ class GrpcLease:
             priority=settings.lease_priority,
             heartbeat_seconds=settings.lease_heartbeat_seconds,
             max_wait_seconds=settings.lease_max_wait_seconds,
+            can_release_context=settings.worker_mode == "subprocess",
         )
 
     def attach(self, listener: LeaseListener) -> None:
@@ -137,11 +140,16 @@ class GrpcLease:
             granted.waited_seconds,
         )
 
-    async def release(self) -> None:
-        if not self._held:
+    async def release(self, context_released: bool = False) -> None:
+        """Give the lease back; with `context_released` (only for a holder that declared
+        `can_release_context`) the arbiter also stops charging the process's context, also
+        when no lease is held (a parked worker-mode model going COLD)."""
+        context_released = context_released and self.can_release_context
+        if not self._held and not (context_released and self._call is not None):
             return
         self._held = False
-        await self._send_quietly(arbiter_pb2.HoldRequest(release=arbiter_pb2.HoldRelease()))
+        release = arbiter_pb2.HoldRelease(context_released=context_released)
+        await self._send_quietly(arbiter_pb2.HoldRequest(release=release))
 
     async def report_peak(self, nbytes: int) -> None:
         if nbytes > 0 and self._call is not None:
@@ -175,6 +183,7 @@ class GrpcLease:
             holder_id=self.holder_id,
             device_index=self.device_index,
             pid=os.getpid(),
+            can_release_context=self.can_release_context,
         )
         try:
             await asyncio.wait_for(
@@ -242,7 +251,7 @@ class GrpcLease:
                      message.queued.position)  # fmt: skip
         elif kind == "reclaim" and self._listener is not None:
             r = message.reclaim
-            self._listener.on_reclaim(r.min_residency_seconds, r.timeout_seconds)
+            self._listener.on_reclaim(r.min_residency_seconds, r.timeout_seconds, r.release_context)
         elif kind == "released" and message.released.reason != "released":
             self._lose(f"the arbiter ended the session ({message.released.reason})")
         elif kind == "heartbeat_ack":

@@ -54,6 +54,7 @@ class Counters:
     parks: int = 0
     unloads: int = 0
     requests: int = 0
+    lost: int = 0  # models lost without an unload (a worker-mode worker died)
 
 
 class ModelRunner(Generic[B]):
@@ -93,6 +94,7 @@ class ModelRunner(Generic[B]):
         self._resident_since = 0.0
         self._reclaim_until = 0.0  # the arbiter asked for the memory back, until then
         self._reclaim_min_residency = 0.0
+        self._reclaim_context = False  # the arbiter asked for the context too (leave the device)
         self._lease_lost = False
         self._poke = asyncio.Event()  # wakes the idle monitor at once (reclaim, lease lost)
         self._monitor: asyncio.Task[None] | None = None
@@ -153,6 +155,8 @@ class ModelRunner(Generic[B]):
             code = (
                 "CANCELLED" if isinstance(exc, asyncio.CancelledError) else to_status(exc)[0].name
             )
+            if self.backend.lost() is not None:
+                await self._forget_lost_model()
             raise
         finally:
             self._leave()
@@ -180,6 +184,9 @@ class ModelRunner(Generic[B]):
     async def _ensure_resident_and_activate(self) -> float:
         t0 = self._clock()
         async with self._lock:
+            lost = self.backend.lost() is not None
+            if lost and self._state in (ModelState.RESIDENT, ModelState.PARKED):
+                await self._drop_lost_model()
             if self._state is not ModelState.RESIDENT:
                 await self._bring_up()
             self._active += 1  # under the lock: no transition can start before this request ends
@@ -246,8 +253,23 @@ class ModelRunner(Generic[B]):
             await self._call(self.backend.unload)
         except Exception:
             log.exception("%s: unload after a failed load also failed", self.stage)
-        await self.lease.release()
+        await self.lease.release(context_released=self.backend.leaves_device_when_cold)
         self._set_state(ModelState.COLD)
+
+    async def _forget_lost_model(self) -> None:
+        """A request failed because the model is gone (its worker died): count it COLD."""
+        async with self._lock:
+            if self._state in (ModelState.RESIDENT, ModelState.PARKED):
+                await self._drop_lost_model()
+
+    async def _drop_lost_model(self) -> None:
+        """Under the lock: the worker died; clean up, give lease and context back, COLD.
+        The next request starts a new worker."""
+        log.error("%s: model lost: %s; the next request reloads it", self.stage,
+                  self.backend.lost())  # fmt: skip
+        self.counters.lost += 1
+        self._reclaim_until = 0.0
+        await self._drop_after_failure()
 
     async def unload(
         self, target: ModelState = ModelState.COLD, wait_for_idle: bool = True
@@ -281,9 +303,11 @@ class ModelRunner(Generic[B]):
             await self._call(self.backend.unload)
             target = ModelState.COLD
         finally:
-            if source is ModelState.RESIDENT:
+            leaves = target is ModelState.COLD and self.backend.leaves_device_when_cold
+            if source is ModelState.RESIDENT or leaves:
                 self._reclaim_until = 0.0
-                await self.lease.release()
+                self._reclaim_context = False
+                await self.lease.release(context_released=leaves)
         seconds = self._clock() - t0
         kind = "park" if target is ModelState.PARKED else "unload"
         self.metrics.observe_transition(kind, source.value, seconds)
@@ -304,7 +328,15 @@ class ModelRunner(Generic[B]):
             self._publish_memory(mem.allocated, mem.reserved)
 
     def _publish_memory(self, allocated: int, reserved: int) -> None:
-        self.metrics.set_memory(allocated, reserved, nvml_process_bytes())
+        self.metrics.set_memory(allocated, reserved, self._nvml_bytes())
+
+    def _nvml_bytes(self) -> int:
+        """GPU memory NVML attributes to the process that holds the model (0 when a
+        worker-mode model has no worker)."""
+        pid = self.backend.process_id()
+        if pid is None and self.backend.leaves_device_when_cold:
+            return 0
+        return nvml_process_bytes(pid)
 
     # ----------------------------------------------------------------- idle timers
     async def start(self) -> None:
@@ -338,9 +370,8 @@ class ModelRunner(Generic[B]):
             if self._in_flight:
                 return
             idle = now - self._last_used
-            if self._state is ModelState.RESIDENT and self._reclaim_due(now):
-                log.info("%s: parking for the arbiter (reclaim)", self.stage)
-                await self._take_down(ModelState.PARKED)
+            if self._reclaim_due(now) and self._can_answer_reclaim():
+                await self._answer_reclaim()
             elif self._state is ModelState.RESIDENT:
                 if park_after > 0 and idle >= park_after:
                     await self._take_down(ModelState.PARKED)
@@ -352,6 +383,21 @@ class ModelRunner(Generic[B]):
                 and now - self._parked_at >= unload_after
             ):
                 await self._take_down(ModelState.COLD)
+
+    async def _answer_reclaim(self) -> None:
+        """Park for the arbiter; go COLD instead when it asked for the context too and this
+        model can leave the device (worker mode)."""
+        leave = self._reclaim_context and self.backend.leaves_device_when_cold
+        if leave:
+            log.info("%s: leaving the device for the arbiter (reclaim)", self.stage)
+            await self._take_down(ModelState.COLD)
+        elif self._state is ModelState.RESIDENT:
+            log.info("%s: parking for the arbiter (reclaim)", self.stage)
+            await self._take_down(ModelState.PARKED)
+
+    def _can_answer_reclaim(self) -> bool:
+        leave = self._reclaim_context and self.backend.leaves_device_when_cold
+        return self._state is ModelState.RESIDENT or (leave and self._state is ModelState.PARKED)
 
     def _reclaim_due(self, now: float) -> bool:
         return now < self._reclaim_until and (
@@ -368,11 +414,15 @@ class ModelRunner(Generic[B]):
     # ----------------------------------------------------------------- lease listener
     def lease_usage(self) -> LeaseUsage:
         """Busy / idle / device bytes, sent to the arbiter with every heartbeat."""
-        device = nvml_process_bytes() or self.backend.memory().reserved
+        device = self._nvml_bytes() or self.backend.memory().reserved
         return LeaseUsage(self._in_flight > 0, self.idle_seconds, device)
 
-    def on_reclaim(self, min_residency_seconds: float, timeout_seconds: float) -> None:
-        """The arbiter wants the memory: park when idle and resident long enough."""
+    def on_reclaim(
+        self, min_residency_seconds: float, timeout_seconds: float, release_context: bool = False
+    ) -> None:
+        """The arbiter wants the memory: park when idle and resident long enough (go COLD
+        when it wants the context too and the model runs in a worker)."""
+        self._reclaim_context = release_context
         self._reclaim_min_residency = min_residency_seconds
         self._reclaim_until = self._clock() + timeout_seconds
         self._poke.set()
