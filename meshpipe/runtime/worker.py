@@ -197,7 +197,8 @@ class _WorkerClient:
 
     @property
     def alive(self) -> bool:
-        return not self._dead and self.process.is_alive()
+        """False once the pipe closed (the worker exited); only the reader thread reaps it."""
+        return not self._dead
 
     def death_reason(self) -> str:
         code = self.process.exitcode
@@ -237,7 +238,7 @@ class _WorkerClient:
         self._fail_all()
 
     def _fail_all(self) -> None:
-        self.process.join(timeout=5)
+        self.process.join(timeout=10)
         with self._lock:
             self._dead = True
             pending, self._pending = self._pending, {}
@@ -250,15 +251,14 @@ class _WorkerClient:
             if not self._dead:
                 with contextlib.suppress(OSError):
                     self.conn.send(_EXIT)
-        self.process.join(timeout)
-        if self.process.is_alive():
+        self._reader.join(timeout)  # the reader reaps the worker once its pipe closes
+        if self._reader.is_alive():
             log.warning("%s: model worker did not exit; terminating it", self.stage)
             self.process.terminate()
-            self.process.join(5)
-            if self.process.is_alive():
+            self._reader.join(5)
+            if self._reader.is_alive():
                 self.process.kill()
-                self.process.join(5)
-        self._reader.join(timeout=5)
+                self._reader.join(5)
         self.conn.close()
 
 
