@@ -43,7 +43,7 @@ def workers(stage: StageHandle) -> list[int]:
     return found
 
 
-def unload(stage: StageHandle, target: common_pb2.ModelState.ValueType) -> None:
+def unload(stage: StageHandle, target: common_pb2.ModelState) -> None:
     with grpc.insecure_channel(stage.grpc_address) as channel:
         request = stage_pb2.UnloadRequest(target=target, wait_for_idle=True)
         stage_pb2_grpc.StageAdminStub(channel).Unload(request, timeout=60)
