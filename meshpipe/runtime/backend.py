@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from meshpipe.v1 import common_pb2
 
@@ -82,6 +84,11 @@ class Backend(ABC):
         """The process whose device memory this backend uses (None: this process; also
         None when a worker-mode model has no worker)."""
         return None
+
+    def serving_call(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """What the runtime calls to serve a request with `fn` (a worker-mode backend
+        sends its own methods to its worker)."""
+        return fn
 
     def lost(self) -> str | None:
         """Why the loaded model is gone without an unload (its worker died), else None."""

@@ -141,9 +141,9 @@ class ModelRunner(Generic[B]):
             async with self._slots:
                 wait = await self._ensure_resident_and_activate()
                 try:
-                    self.backend.reset_peak_memory()
+                    await self._call(self.backend.reset_peak_memory)
                     t0 = self._clock()
-                    result = await self._call(fn, *args)
+                    result = await self._call(self.backend.serving_call(fn), *args)
                     inference = self._clock() - t0
                 finally:
                     self._active -= 1

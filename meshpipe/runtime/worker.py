@@ -9,7 +9,11 @@ pinned host copies of the weights need its context.
 
 The stage process keeps a *shadow* backend, built by the same factory and never loaded:
 its info, footprint, settings and request-validation helpers (e.g. a shape backend's
-`resolution`) answer while no worker runs. Backends are unaware of the mode.
+`resolution`) answer in the stage process. Only the calls the ModelRunner runs for a
+request (`serving_call`) and the lifecycle calls go to the worker, always from the
+runner's executor threads: nothing on the event loop waits for the worker. Every reply
+carries the worker's device memory, so `memory()` answers from the last reply without a
+round trip. Backends are unaware of the mode.
 
 A worker that dies (crash, OOM-kill) fails the calls in flight with `WorkerLost`
 (UNAVAILABLE, with the exit code); the ModelRunner then counts the model as COLD and the
@@ -19,6 +23,7 @@ next request starts a new worker.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import multiprocessing
@@ -111,19 +116,22 @@ class WorkerBackend(Backend):
             self._stop_worker()
 
     def memory(self) -> DeviceMemory:
+        """The worker's device memory as of its last reply (no round trip)."""
         client = self._client
         if client is None or not client.alive:
             return DeviceMemory()
-        try:
-            memory: DeviceMemory = client.call("memory", ())
-        except WorkerLost:
-            return DeviceMemory()
-        return memory
+        return client.last_memory
 
     def reset_peak_memory(self) -> None:
         client = self._client
         if client is not None and client.alive:
             client.call("reset_peak_memory", ())
+
+    def serving_call(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """A method of this backend, run in the worker (other callables run as they are)."""
+        if isinstance(fn, _RemoteMethod) and fn.owner is self:
+            return functools.partial(self._remote, fn.name)
+        return fn
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name == "shadow":
@@ -131,7 +139,7 @@ class WorkerBackend(Backend):
         value = getattr(self.shadow, name)
         if not callable(value):
             return value
-        return _RemoteMethod(self, name)
+        return _RemoteMethod(self, name, value)
 
     # ------------------------------------------------------------------ internals
     def _remote(self, name: str, *args: Any) -> Any:
@@ -147,17 +155,16 @@ class WorkerBackend(Backend):
 
 
 class _RemoteMethod:
-    """A backend method: runs in the worker while one runs, else on the shadow backend."""
+    """A backend method: called directly, it runs on the shadow backend (validation
+    helpers); handed to ModelRunner.run, `serving_call` runs it in the worker."""
 
-    def __init__(self, owner: WorkerBackend, name: str) -> None:
+    def __init__(self, owner: WorkerBackend, name: str, local: Callable[..., Any]) -> None:
         self.owner = owner
         self.name = name
+        self.local = local
 
     def __call__(self, *args: Any) -> Any:
-        client = self.owner._client
-        if client is None:
-            return getattr(self.owner.shadow, self.name)(*args)
-        return client.call(self.name, args)
+        return self.local(*args)
 
 
 class _WorkerClient:
@@ -171,6 +178,7 @@ class _WorkerClient:
         self._pending: dict[int, Future[Any]] = {}
         self._lock = threading.Lock()
         self._dead = False
+        self.last_memory = DeviceMemory()
         self._reader = threading.Thread(target=self._read, name=f"{stage}-worker-reader")
         self._reader.daemon = True
         self._reader.start()
@@ -228,9 +236,10 @@ class _WorkerClient:
     def _read(self) -> None:
         while True:
             try:
-                call_id, ok, value = self.conn.recv()
+                call_id, ok, value, memory = self.conn.recv()
             except (EOFError, OSError):
                 break
+            self.last_memory = memory
             with self._lock:
                 future = self._pending.pop(call_id, None)
             if future is not None:
@@ -292,14 +301,23 @@ def _serve(backend: Backend, conn: Connection, send_lock: threading.Lock, messag
     except BaseException as exc:  # every failure goes back to the stage process
         log.debug("worker call %s failed", name, exc_info=True)
         ok, value = False, _picklable(exc)
-    reply = (call_id, ok, value)
+    memory = _memory(backend)
     with send_lock:
         try:
-            conn.send(reply)
+            conn.send((call_id, ok, value, memory))
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
-            conn.send((call_id, False, RuntimeError(f"{name}: unpicklable result: {exc}")))
+            error = RuntimeError(f"{name}: unpicklable result: {exc}")
+            conn.send((call_id, False, error, memory))
         except OSError:
             pass
+
+
+def _memory(backend: Backend) -> DeviceMemory:
+    try:
+        return backend.memory()
+    except Exception:  # a broken model must still answer the call
+        log.debug("memory() failed", exc_info=True)
+        return DeviceMemory()
 
 
 def _picklable(exc: BaseException) -> BaseException:
