@@ -50,9 +50,7 @@ class Tool:
         from meshpipe.runtime.simdevice import build_simulated
 
         build = _detector_factory() if stage == "detector" else spec.build_backend
-        backend = self._timed(
-            stage, job, "load", lambda: _loaded(build_simulated(build, settings))
-        )
+        backend = self._timed(stage, job, "load", lambda: _loaded(build_simulated(build, settings)))
         self.phases[-1]["allocated"] = backend.memory().allocated
         try:
             backend.reset_peak_memory()
@@ -63,8 +61,8 @@ class Tool:
             self._timed(stage, job, "unload", lambda: _drop(backend))
         return result
 
-    def job(self, name: str, png: bytes) -> int:
-        """One job, stage by stage; returns the number of textured objects."""
+    def job(self, name: str, png: bytes) -> tuple[int, int]:
+        """One job, stage by stage; returns (objects detected, objects textured)."""
         from meshpipe.images import decode_image
 
         image = decode_image(png, 40_000_000)
@@ -73,12 +71,16 @@ class Tool:
         mattes = self._with_model("matting", name, lambda b: [b.matte(c).rgba for c in crops])
         seeds = [(self.seed + i) % 2**63 for i in range(len(mattes))]
         meshes = self._with_model(
-            "shape", name, lambda b: [self._shape(b, m, s) for m, s in zip(mattes, seeds)]
+            "shape",
+            name,
+            lambda b: [self._shape(b, m, s) for m, s in zip(mattes, seeds, strict=True)],
         )
         done = self._with_model(
-            "texture", name, lambda b: [_paint(b, g, m, s) for g, m, s in zip(meshes, mattes, seeds)]
+            "texture",
+            name,
+            lambda b: [_paint(b, g, m, s) for g, m, s in zip(meshes, mattes, seeds, strict=True)],
         )
-        return len(done)
+        return len(boxes), len(done)
 
     def _shape(self, backend: Any, rgba: Image.Image, seed: int) -> bytes:
         from services.shape.backends import ShapeRequest
@@ -125,7 +127,9 @@ def _crop(image: Image.Image, box: Any, padding: float) -> Image.Image:
     from orchestrator.crops import crop_box
     from orchestrator.domain import Box
 
-    b = crop_box(Box(x1=box.x1, y1=box.y1, x2=box.x2, y2=box.y2), padding, image.width, image.height)
+    b = crop_box(
+        Box(x1=box.x1, y1=box.y1, x2=box.x2, y2=box.y2), padding, image.width, image.height
+    )
     return image.crop((int(b.x1), int(b.y1), int(b.x2), int(b.y2)))
 
 
@@ -162,8 +166,9 @@ def main(argv: list[str]) -> int:
     t_start = time.time()
     jobs = []
     for path in photos:
-        done = tool.job(path.stem, path.read_bytes())
-        jobs.append({"name": path.stem, "latency_s": time.time() - t_start, "succeeded": done})
+        found, done = tool.job(path.stem, path.read_bytes())
+        latency = time.time() - t_start
+        jobs.append({"name": path.stem, "objects": found, "latency_s": latency, "succeeded": done})
     result = {"t_start": t_start, "t_end": time.time(), "jobs": jobs, "phases": tool.phases}
     Path(args.out).write_text(json.dumps(result, indent=1))
     return 0

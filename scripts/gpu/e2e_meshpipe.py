@@ -88,7 +88,7 @@ def tree_gpu_bytes(pid: int) -> int:
 
 
 def stage_memory(system: LocalSystem) -> dict[str, int]:
-    return {s: tree_gpu_bytes(system.children[s].pid) for s in GPU_STAGES + ("matting",)}
+    return {s: tree_gpu_bytes(system.children[s].pid) for s in (*GPU_STAGES, "matting")}
 
 
 def run(
@@ -109,7 +109,7 @@ def run(
         t_start = time.time()
         jobs = submit_all(system.orchestrator_address, photos, options)
         t_end = time.time()
-        stages = {s: stage_status(system.addresses[s]) for s in GPU_STAGES + ("matting",)}
+        stages = {s: stage_status(system.addresses[s]) for s in (*GPU_STAGES, "matting")}
         after_run = stage_memory(system)
         for s in GPU_STAGES:
             unload_cold(system.addresses[s])
