@@ -169,8 +169,9 @@ def main(argv: list[str]) -> int:
         found, done = tool.job(path.stem, path.read_bytes())
         latency = time.time() - t_start
         jobs.append({"name": path.stem, "objects": found, "latency_s": latency, "succeeded": done})
-    result = {"t_start": t_start, "t_end": time.time(), "jobs": jobs, "phases": tool.phases}
-    Path(args.out).write_text(json.dumps(result, indent=1))
+        result = {"t_start": t_start, "t_end": time.time(), "jobs": jobs, "phases": tool.phases}
+        result["complete"] = len(jobs) == len(photos)
+        Path(args.out).write_text(json.dumps(result, indent=1))  # after every job
     return 0
 
 
