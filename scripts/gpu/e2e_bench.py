@@ -129,17 +129,26 @@ def run_baseline(config: Any, out: Path) -> dict[str, Any]:
 
 
 def environment(mode: str) -> dict[str, Any]:
+    """Versions and the GPU, read without a CUDA context (NVML)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     info: dict[str, Any] = {"mode": mode, "python": sys.version.split()[0]}
     try:
-        import torch
-
-        info["torch"] = torch.__version__
-        if torch.cuda.is_available():
-            info["gpu"] = torch.cuda.get_device_name(0)
-            info["gpu_total_bytes"] = torch.cuda.get_device_properties(0).total_memory
-    except ImportError:
+        info["torch"] = version("torch")
+    except PackageNotFoundError:
         info["torch"] = None
-    info.setdefault("gpu", "cpu (simulated device)")
+    info["gpu"] = "cpu (simulated device)"
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        handle = pynvml.nvmlDeviceGetHandleByIndex(0)
+        name = pynvml.nvmlDeviceGetName(handle)
+        info["gpu"] = name.decode() if isinstance(name, bytes) else str(name)
+        info["gpu_total_bytes"] = int(pynvml.nvmlDeviceGetMemoryInfo(handle).total)
+        info["driver"] = str(pynvml.nvmlSystemGetDriverVersion())
+    except Exception:  # no NVML: a CPU machine
+        pass
     return info
 
 
@@ -154,9 +163,12 @@ def main(argv: list[str]) -> int:
     )
     config, photos = prepare(args)
     out = Path(args.out)
-    if args.mode == "gpu":
-        t0 = time.monotonic()
+    if args.build_only:
         build_models(config)
+        return 0
+    if args.mode == "gpu":  # in a process of its own: this one must hold no GPU memory
+        t0 = time.monotonic()
+        subprocess.run([sys.executable, __file__, *argv, "--build-only"], check=True)
         say(f"models ready in {time.monotonic() - t0:.0f} s")
     raw: dict[str, Any] = {"environment": environment(args.mode), "config": vars(config)}
     raw["runs"] = []
@@ -185,6 +197,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--objects", default="1,2,3", help="objects per job (one job each)")
     parser.add_argument("--budgets", default="24", help="GiB, comma-separated")
     parser.add_argument("--policies", default="meshpipe,load-per-request")
+    parser.add_argument("--build-only", action="store_true", help="build the models, exit")
     return parser.parse_args(argv)
 
 

@@ -32,7 +32,8 @@ class BenchConfig:
     seed: int = 1234
     shape_steps: int = 10
     octree_resolution: int = 0  # 0: the shape profile's
-    shape_profile: str = "medium"
+    shape_profile: str = "balanced"
+    max_faces: int = 10_000  # the shape stage's decimation bound (paint time grows with it)
     paint_profile: str = "high"
     paint_views: int = 4
     paint_size: int = 1024
@@ -76,6 +77,7 @@ def stage_values(config: BenchConfig) -> dict[str, dict[str, str]]:
             "HUNYUAN_VARIANT": config.variant,
             "MODELS_DIR": str(models / "hy3dgen"),
             "MEMORY_PROFILE": config.shape_profile,
+            "MAX_FACES": str(config.max_faces),
         },
         "texture": {**common, "BACKEND": "hunyuan-paint", **_paint_values(config)},
     }
@@ -109,7 +111,7 @@ def stage_env(config: BenchConfig, policy: str) -> dict[str, str]:
     for stage, values in stage_values(config).items():
         prefix = f"MESHPIPE_{stage.upper()}_"
         env.update({prefix + key: value for key, value in values.items()})
-        if policy == "meshpipe":
+        if policy == "meshpipe" and stage != "matting":  # matting runs on the CPU
             env[prefix + "WORKER_MODE"] = config.worker_mode
     env["MESHPIPE_E2E_KNOWN_BOXES"] = config.known_boxes
     return env
