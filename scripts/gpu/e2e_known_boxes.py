@@ -1,7 +1,9 @@
 """The benchmark's detector: the production backend runs in full (Qwen3-VL generates its
 tokens: its time and memory are real), then, because random weights give no valid boxes,
 the boxes come from the benchmark's known boxes (`MESHPIPE_E2E_KNOWN_BOXES`, a JSON file
-written by e2e_inputs.py). Every result carries a notice saying so.
+written by e2e_inputs.py). Every result carries a notice saying so. A job without a prompt
+asks the model for "object": the production detector answers an empty prompt with the
+whole image and generates nothing.
 
     python scripts/gpu/e2e_known_boxes.py stage detector --port 0 --metrics-port 0 --ready-file F
 
@@ -30,6 +32,7 @@ from services.detector.service import SPEC
 from services.detector.settings import DetectorSettings
 
 KNOWN_BOXES_ENV = "MESHPIPE_E2E_KNOWN_BOXES"
+GENERATION_PROMPT = "object"
 NOTICE = "boxes: the benchmark input's known boxes (random-weight detector; its answer ignored)"
 
 
@@ -76,7 +79,9 @@ class KnownBoxesDetector(DetectorBackend):
     def propose(self, image: Image.Image, prompt: str, options: DetectOptions) -> DetectResult:
         from e2e_inputs import pixel_key
 
-        self.inner.propose(image, prompt, options)  # the model's real cost; answer ignored
+        # The model's real cost, answer ignored. A prompt is needed: without one the
+        # production detector answers with the whole image and generates nothing.
+        self.inner.propose(image, prompt or GENERATION_PROMPT, options)
         boxes = self.table.get(pixel_key(image), [])
         found = [
             Detection(box=_box(b), label=f"object {i}", score=1.0) for i, b in enumerate(boxes)
