@@ -33,7 +33,7 @@ from meshpipe.errors import (
     ResourceExhausted,
     Unavailable,
 )
-from meshpipe.runtime.lease import LeaseListener
+from meshpipe.runtime.lease import ContextReclaimListener, LeaseListener
 from meshpipe.runtime.settings import StageSettings
 from meshpipe.runtime.tasks import cancel_and_wait
 from meshpipe.v1 import arbiter_pb2, arbiter_pb2_grpc
@@ -140,15 +140,21 @@ class GrpcLease:
             granted.waited_seconds,
         )
 
-    async def release(self, context_released: bool = False) -> None:
-        """Give the lease back; with `context_released` (only for a holder that declared
-        `can_release_context`) the arbiter also stops charging the process's context, also
-        when no lease is held (a parked worker-mode model going COLD)."""
-        context_released = context_released and self.can_release_context
-        if not self._held and not (context_released and self._call is not None):
+    async def release(self) -> None:
+        if not self._held:
             return
         self._held = False
-        release = arbiter_pb2.HoldRelease(context_released=context_released)
+        await self._send_quietly(arbiter_pb2.HoldRequest(release=arbiter_pb2.HoldRelease()))
+
+    async def release_context(self) -> None:
+        """Give the lease back (if held) and have the arbiter stop charging the process's
+        context, also when no lease is held (a parked worker-mode model going COLD). Only
+        for a holder that declared `can_release_context`; else a plain release."""
+        if not self.can_release_context:
+            await self.release()
+            return
+        self._held = False
+        release = arbiter_pb2.HoldRelease(context_released=True)
         await self._send_quietly(arbiter_pb2.HoldRequest(release=release))
 
     async def report_peak(self, nbytes: int) -> None:
@@ -251,7 +257,10 @@ class GrpcLease:
                      message.queued.position)  # fmt: skip
         elif kind == "reclaim" and self._listener is not None:
             r = message.reclaim
-            self._listener.on_reclaim(r.min_residency_seconds, r.timeout_seconds, r.release_context)
+            if r.release_context and isinstance(self._listener, ContextReclaimListener):
+                self._listener.on_reclaim_context(r.min_residency_seconds, r.timeout_seconds)
+            else:
+                self._listener.on_reclaim(r.min_residency_seconds, r.timeout_seconds)
         elif kind == "released" and message.released.reason != "released":
             self._lose(f"the arbiter ended the session ({message.released.reason})")
         elif kind == "heartbeat_ack":

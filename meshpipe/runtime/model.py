@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 from meshpipe.errors import FailedPrecondition, ResourceExhausted, to_status
 from meshpipe.runtime.backend import Backend
 from meshpipe.runtime.gpu import nvml_process_bytes
-from meshpipe.runtime.lease import LeaseHook, LeaseUsage, NoLease
+from meshpipe.runtime.lease import ContextReleasingLease, LeaseHook, LeaseUsage, NoLease
 from meshpipe.runtime.metrics import StageMetrics
 from meshpipe.runtime.settings import StageSettings
 from meshpipe.runtime.tasks import cancel_and_wait
@@ -253,8 +253,15 @@ class ModelRunner(Generic[B]):
             await self._call(self.backend.unload)
         except Exception:
             log.exception("%s: unload after a failed load also failed", self.stage)
-        await self.lease.release(context_released=self.backend.leaves_device_when_cold)
+        await self._release(context=self.backend.leaves_device_when_cold)
         self._set_state(ModelState.COLD)
+
+    async def _release(self, context: bool = False) -> None:
+        """Give the lease back; with `context`, the CUDA context too (the worker exited)."""
+        if context and isinstance(self.lease, ContextReleasingLease):
+            await self.lease.release_context()
+        else:
+            await self.lease.release()
 
     async def _forget_lost_model(self) -> None:
         """A request failed because the model is gone (its worker died): count it COLD."""
@@ -307,7 +314,7 @@ class ModelRunner(Generic[B]):
             if source is ModelState.RESIDENT or leaves:
                 self._reclaim_until = 0.0
                 self._reclaim_context = False
-                await self.lease.release(context_released=leaves)
+                await self._release(context=leaves)
         seconds = self._clock() - t0
         kind = "park" if target is ModelState.PARKED else "unload"
         self.metrics.observe_transition(kind, source.value, seconds)
@@ -417,12 +424,19 @@ class ModelRunner(Generic[B]):
         device = self._nvml_bytes() or self.backend.memory().reserved
         return LeaseUsage(self._in_flight > 0, self.idle_seconds, device)
 
-    def on_reclaim(
-        self, min_residency_seconds: float, timeout_seconds: float, release_context: bool = False
+    def on_reclaim(self, min_residency_seconds: float, timeout_seconds: float) -> None:
+        """The arbiter wants the memory: park when idle and resident long enough."""
+        self._ask_reclaim(min_residency_seconds, timeout_seconds, context=False)
+
+    def on_reclaim_context(self, min_residency_seconds: float, timeout_seconds: float) -> None:
+        """The arbiter wants the context too: go COLD when idle and resident long enough
+        (a worker-mode model; an in-process one can only park)."""
+        self._ask_reclaim(min_residency_seconds, timeout_seconds, context=True)
+
+    def _ask_reclaim(
+        self, min_residency_seconds: float, timeout_seconds: float, context: bool
     ) -> None:
-        """The arbiter wants the memory: park when idle and resident long enough (go COLD
-        when it wants the context too and the model runs in a worker)."""
-        self._reclaim_context = release_context
+        self._reclaim_context = context
         self._reclaim_min_residency = min_residency_seconds
         self._reclaim_until = self._clock() + timeout_seconds
         self._poke.set()

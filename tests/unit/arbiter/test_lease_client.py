@@ -50,9 +50,7 @@ class Listener:
     def lease_usage(self) -> LeaseUsage:
         return LeaseUsage(busy=False, idle_seconds=1.0, device_bytes=123)
 
-    def on_reclaim(
-        self, min_residency_seconds: float, timeout_seconds: float, release_context: bool = False
-    ) -> None:
+    def on_reclaim(self, min_residency_seconds: float, timeout_seconds: float) -> None:
         self.reclaims.append((min_residency_seconds, timeout_seconds))
 
     def on_lease_lost(self) -> None:

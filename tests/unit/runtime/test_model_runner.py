@@ -141,8 +141,8 @@ class RecordingLease:
     async def acquire(self, nbytes: int) -> None:
         self.events.append(("acquire", nbytes))
 
-    async def release(self, context_released: bool = False) -> None:
-        self.events.append(("release", int(context_released)))
+    async def release(self) -> None:
+        self.events.append(("release", 0))
 
     async def report_peak(self, nbytes: int) -> None:
         self.events.append(("peak", nbytes))

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.timeout(120)
 
 
 class ContextLease:
-    """Records acquire / release(context_released) calls."""
+    """Records acquire / release / release_context calls."""
 
     def __init__(self) -> None:
         self.events: list[str] = []
@@ -29,8 +29,11 @@ class ContextLease:
     async def acquire(self, nbytes: int) -> None:
         self.events.append("acquire")
 
-    async def release(self, context_released: bool = False) -> None:
-        self.events.append("release+context" if context_released else "release")
+    async def release(self) -> None:
+        self.events.append("release")
+
+    async def release_context(self) -> None:
+        self.events.append("release+context")
 
     async def report_peak(self, nbytes: int) -> None:
         return None
@@ -143,7 +146,7 @@ async def test_reclaim_with_context_takes_a_worker_model_cold() -> None:
     await runner.start()
     try:
         pid, _ = await runner.run("Pid", backend.pid)
-        runner.on_reclaim(0.0, 5.0, release_context=True)
+        runner.on_reclaim_context(0.0, 5.0)
         assert await wait_gone(pid)
         for _ in range(100):
             if runner.state is ModelState.COLD:
