@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from meshpipe.v1 import common_pb2
 
@@ -71,3 +73,23 @@ class Backend(ABC):
 
     def reset_peak_memory(self) -> None:  # noqa: B027 - optional hook
         """Reset the framework's peak-memory counter before a request."""
+
+    # Runtime hooks (worker mode, meshpipe/runtime/worker.py); backends leave them alone.
+    @property
+    def leaves_device_when_cold(self) -> bool:
+        """True when going COLD frees the process's CUDA context too (a worker exits)."""
+        return False
+
+    def process_id(self) -> int | None:
+        """The process whose device memory this backend uses (None: this process; also
+        None when a worker-mode model has no worker)."""
+        return None
+
+    def serving_call(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """What the runtime calls to serve a request with `fn` (a worker-mode backend
+        sends its own methods to its worker)."""
+        return fn
+
+    def lost(self) -> str | None:
+        """Why the loaded model is gone without an unload (its worker died), else None."""
+        return None

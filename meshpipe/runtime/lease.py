@@ -7,7 +7,7 @@ granted at once (NoLease).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class LeaseHook(Protocol):
@@ -23,6 +23,15 @@ class LeaseHook(Protocol):
         """Tell the arbiter the peak the last request really used (to learn footprints)."""
 
 
+@runtime_checkable
+class ContextReleasingLease(Protocol):
+    """A lease hook that can also give the process's CUDA context back (worker mode)."""
+
+    async def release_context(self) -> None:
+        """Give back the lease, if one is held, and the context: the process that held the
+        model's CUDA context exited (a worker-mode model went COLD)."""
+
+
 class NoLease:
     """No arbiter: memory is always granted."""
 
@@ -30,6 +39,9 @@ class NoLease:
         return None
 
     async def release(self) -> None:
+        return None
+
+    async def release_context(self) -> None:
         return None
 
     async def report_peak(self, nbytes: int) -> None:
@@ -56,3 +68,12 @@ class LeaseListener(Protocol):
 
     def on_lease_lost(self) -> None:
         """The lease could not be renewed: stop using the device as soon as possible."""
+
+
+@runtime_checkable
+class ContextReclaimListener(Protocol):
+    """A listener that can leave the device entirely when the arbiter asks for its context
+    too (worker mode)."""
+
+    def on_reclaim_context(self, min_residency_seconds: float, timeout_seconds: float) -> None:
+        """As on_reclaim, but go COLD (the worker exits) instead of parking."""

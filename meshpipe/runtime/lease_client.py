@@ -33,7 +33,7 @@ from meshpipe.errors import (
     ResourceExhausted,
     Unavailable,
 )
-from meshpipe.runtime.lease import LeaseListener
+from meshpipe.runtime.lease import ContextReclaimListener, LeaseListener
 from meshpipe.runtime.security import SecuritySettings
 from meshpipe.runtime.settings import StageSettings
 from meshpipe.runtime.tasks import cancel_and_wait
@@ -64,6 +64,7 @@ class GrpcLease:
         priority: int = 0,
         heartbeat_seconds: float = 1.0,
         max_wait_seconds: float = 0.0,
+        can_release_context: bool = False,
         connect_timeout: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         security: SecuritySettings | None = None,
@@ -76,6 +77,7 @@ class GrpcLease:
         self.priority = priority
         self.heartbeat_seconds = heartbeat_seconds
         self.max_wait_seconds = max_wait_seconds
+        self.can_release_context = can_release_context
         self.connect_timeout = connect_timeout
         self._clock = clock
         self._listener: LeaseListener | None = None
@@ -101,6 +103,7 @@ class GrpcLease:
             heartbeat_seconds=settings.lease_heartbeat_seconds,
             max_wait_seconds=settings.lease_max_wait_seconds,
             security=settings,
+            can_release_context=settings.worker_mode == "subprocess",
         )
 
     def attach(self, listener: LeaseListener) -> None:
@@ -147,6 +150,17 @@ class GrpcLease:
         self._held = False
         await self._send_quietly(arbiter_pb2.HoldRequest(release=arbiter_pb2.HoldRelease()))
 
+    async def release_context(self) -> None:
+        """Give the lease back (if held) and have the arbiter stop charging the process's
+        context, also when no lease is held (a parked worker-mode model going COLD). Only
+        for a holder that declared `can_release_context`; else a plain release."""
+        if not self.can_release_context:
+            await self.release()
+            return
+        self._held = False
+        release = arbiter_pb2.HoldRelease(context_released=True)
+        await self._send_quietly(arbiter_pb2.HoldRequest(release=release))
+
     async def report_peak(self, nbytes: int) -> None:
         if nbytes > 0 and self._call is not None:
             peak = arbiter_pb2.HoldReportPeak(model_peak_bytes=nbytes)
@@ -179,6 +193,7 @@ class GrpcLease:
             holder_id=self.holder_id,
             device_index=self.device_index,
             pid=os.getpid(),
+            can_release_context=self.can_release_context,
         )
         try:
             await asyncio.wait_for(
@@ -246,7 +261,10 @@ class GrpcLease:
                      message.queued.position)  # fmt: skip
         elif kind == "reclaim" and self._listener is not None:
             r = message.reclaim
-            self._listener.on_reclaim(r.min_residency_seconds, r.timeout_seconds)
+            if r.release_context and isinstance(self._listener, ContextReclaimListener):
+                self._listener.on_reclaim_context(r.min_residency_seconds, r.timeout_seconds)
+            else:
+                self._listener.on_reclaim(r.min_residency_seconds, r.timeout_seconds)
         elif kind == "released" and message.released.reason != "released":
             self._lose(f"the arbiter ended the session ({message.released.reason})")
         elif kind == "heartbeat_ack":

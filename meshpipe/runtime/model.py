@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from meshpipe.errors import FailedPrecondition, ResourceExhausted, to_status
 from meshpipe.runtime.backend import Backend
 from meshpipe.runtime.gpu import nvml_process_bytes
-from meshpipe.runtime.lease import LeaseHook, LeaseUsage, NoLease
+from meshpipe.runtime.lease import ContextReleasingLease, LeaseHook, LeaseUsage, NoLease
 from meshpipe.runtime.metrics import StageMetrics
 from meshpipe.runtime.settings import StageSettings
 from meshpipe.runtime.tasks import cancel_and_wait
@@ -55,6 +55,7 @@ class Counters:
     parks: int = 0
     unloads: int = 0
     requests: int = 0
+    lost: int = 0  # models lost without an unload (a worker-mode worker died)
 
 
 class ModelRunner(Generic[B]):
@@ -94,6 +95,7 @@ class ModelRunner(Generic[B]):
         self._resident_since = 0.0
         self._reclaim_until = 0.0  # the arbiter asked for the memory back, until then
         self._reclaim_min_residency = 0.0
+        self._reclaim_context = False  # the arbiter asked for the context too (leave the device)
         self._lease_lost = False
         self._poke = asyncio.Event()  # wakes the idle monitor at once (reclaim, lease lost)
         self._monitor: asyncio.Task[None] | None = None
@@ -140,9 +142,9 @@ class ModelRunner(Generic[B]):
             async with self._slots:
                 wait = await self._ensure_resident_and_activate()
                 try:
-                    self.backend.reset_peak_memory()
+                    await self._call(self.backend.reset_peak_memory)
                     t0 = self._clock()
-                    result = await self._call(fn, *args)
+                    result = await self._call(self.backend.serving_call(fn), *args)
                     inference = self._clock() - t0
                 finally:
                     self._active -= 1
@@ -154,6 +156,8 @@ class ModelRunner(Generic[B]):
             code = (
                 "CANCELLED" if isinstance(exc, asyncio.CancelledError) else to_status(exc)[0].name
             )
+            if self.backend.lost() is not None:
+                await self._forget_lost_model()
             raise
         finally:
             self._leave()
@@ -181,6 +185,9 @@ class ModelRunner(Generic[B]):
     async def _ensure_resident_and_activate(self) -> float:
         t0 = self._clock()
         async with self._lock:
+            lost = self.backend.lost() is not None
+            if lost and self._state in (ModelState.RESIDENT, ModelState.PARKED):
+                await self._drop_lost_model()
             if self._state is not ModelState.RESIDENT:
                 await self._bring_up()
             self._active += 1  # under the lock: no transition can start before this request ends
@@ -248,8 +255,30 @@ class ModelRunner(Generic[B]):
             await self._call(self.backend.unload)
         except Exception:
             log.exception("%s: unload after a failed load also failed", self.stage)
-        await self.lease.release()
+        await self._release(context=self.backend.leaves_device_when_cold)
         self._set_state(ModelState.COLD)
+
+    async def _release(self, context: bool = False) -> None:
+        """Give the lease back; with `context`, the CUDA context too (the worker exited)."""
+        if context and isinstance(self.lease, ContextReleasingLease):
+            await self.lease.release_context()
+        else:
+            await self.lease.release()
+
+    async def _forget_lost_model(self) -> None:
+        """A request failed because the model is gone (its worker died): count it COLD."""
+        async with self._lock:
+            if self._state in (ModelState.RESIDENT, ModelState.PARKED):
+                await self._drop_lost_model()
+
+    async def _drop_lost_model(self) -> None:
+        """Under the lock: the worker died; clean up, give lease and context back, COLD.
+        The next request starts a new worker."""
+        log.error("%s: model lost: %s; the next request reloads it", self.stage,
+                  self.backend.lost())  # fmt: skip
+        self.counters.lost += 1
+        self._reclaim_until = 0.0
+        await self._drop_after_failure()
 
     async def unload(
         self, target: ModelState = ModelState.COLD, wait_for_idle: bool = True
@@ -283,9 +312,11 @@ class ModelRunner(Generic[B]):
             await self._call(self.backend.unload)
             target = ModelState.COLD
         finally:
-            if source is ModelState.RESIDENT:
+            leaves = target is ModelState.COLD and self.backend.leaves_device_when_cold
+            if source is ModelState.RESIDENT or leaves:
                 self._reclaim_until = 0.0
-                await self.lease.release()
+                self._reclaim_context = False
+                await self._release(context=leaves)
         seconds = self._clock() - t0
         kind = "park" if target is ModelState.PARKED else "unload"
         self.metrics.observe_transition(kind, source.value, seconds)
@@ -306,7 +337,15 @@ class ModelRunner(Generic[B]):
             self._publish_memory(mem.allocated, mem.reserved)
 
     def _publish_memory(self, allocated: int, reserved: int) -> None:
-        self.metrics.set_memory(allocated, reserved, nvml_process_bytes())
+        self.metrics.set_memory(allocated, reserved, self._nvml_bytes())
+
+    def _nvml_bytes(self) -> int:
+        """GPU memory NVML attributes to the process that holds the model (0 when a
+        worker-mode model has no worker)."""
+        pid = self.backend.process_id()
+        if pid is None and self.backend.leaves_device_when_cold:
+            return 0
+        return nvml_process_bytes(pid)
 
     # ----------------------------------------------------------------- idle timers
     async def start(self) -> None:
@@ -340,9 +379,8 @@ class ModelRunner(Generic[B]):
             if self._in_flight:
                 return
             idle = now - self._last_used
-            if self._state is ModelState.RESIDENT and self._reclaim_due(now):
-                log.info("%s: parking for the arbiter (reclaim)", self.stage)
-                await self._take_down(ModelState.PARKED)
+            if self._reclaim_due(now) and self._can_answer_reclaim():
+                await self._answer_reclaim()
             elif self._state is ModelState.RESIDENT:
                 if park_after > 0 and idle >= park_after:
                     await self._take_down(ModelState.PARKED)
@@ -354,6 +392,21 @@ class ModelRunner(Generic[B]):
                 and now - self._parked_at >= unload_after
             ):
                 await self._take_down(ModelState.COLD)
+
+    async def _answer_reclaim(self) -> None:
+        """Park for the arbiter; go COLD instead when it asked for the context too and this
+        model can leave the device (worker mode)."""
+        leave = self._reclaim_context and self.backend.leaves_device_when_cold
+        if leave:
+            log.info("%s: leaving the device for the arbiter (reclaim)", self.stage)
+            await self._take_down(ModelState.COLD)
+        elif self._state is ModelState.RESIDENT:
+            log.info("%s: parking for the arbiter (reclaim)", self.stage)
+            await self._take_down(ModelState.PARKED)
+
+    def _can_answer_reclaim(self) -> bool:
+        leave = self._reclaim_context and self.backend.leaves_device_when_cold
+        return self._state is ModelState.RESIDENT or (leave and self._state is ModelState.PARKED)
 
     def _reclaim_due(self, now: float) -> bool:
         return now < self._reclaim_until and (
@@ -370,11 +423,22 @@ class ModelRunner(Generic[B]):
     # ----------------------------------------------------------------- lease listener
     def lease_usage(self) -> LeaseUsage:
         """Busy / idle / device bytes, sent to the arbiter with every heartbeat."""
-        device = nvml_process_bytes() or self.backend.memory().reserved
+        device = self._nvml_bytes() or self.backend.memory().reserved
         return LeaseUsage(self._in_flight > 0, self.idle_seconds, device)
 
     def on_reclaim(self, min_residency_seconds: float, timeout_seconds: float) -> None:
         """The arbiter wants the memory: park when idle and resident long enough."""
+        self._ask_reclaim(min_residency_seconds, timeout_seconds, context=False)
+
+    def on_reclaim_context(self, min_residency_seconds: float, timeout_seconds: float) -> None:
+        """The arbiter wants the context too: go COLD when idle and resident long enough
+        (a worker-mode model; an in-process one can only park)."""
+        self._ask_reclaim(min_residency_seconds, timeout_seconds, context=True)
+
+    def _ask_reclaim(
+        self, min_residency_seconds: float, timeout_seconds: float, context: bool
+    ) -> None:
+        self._reclaim_context = context
         self._reclaim_min_residency = min_residency_seconds
         self._reclaim_until = self._clock() + timeout_seconds
         self._poke.set()

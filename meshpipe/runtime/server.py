@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ from meshpipe.runtime.process import (
 )
 from meshpipe.runtime.security import check_bind
 from meshpipe.runtime.settings import StageSettings
-from meshpipe.runtime.simdevice import simulate_device
+from meshpipe.runtime.simdevice import build_simulated
+from meshpipe.runtime.worker import WorkerBackend
 from meshpipe.v1 import common_pb2, stage_pb2, stage_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,15 @@ def report_pb(
         step_seconds=dict(steps or {}),
         peak_device_bytes=report.peak_device_bytes,
     )
+
+
+def build_stage_backend(spec: StageSpec, settings: StageSettings) -> Backend:
+    """The stage's backend (on a simulated device when configured), in this process or, with
+    `worker_mode=subprocess`, in a worker process that exits when the model goes COLD."""
+    factory = functools.partial(build_simulated, spec.build_backend)
+    if settings.worker_mode == "subprocess":
+        return WorkerBackend(factory, settings, spec.name, settings.worker_start_timeout)
+    return factory(settings)
 
 
 async def create_stage_server(
@@ -96,7 +107,7 @@ async def serve_stage(spec: StageSpec, settings: StageSettings) -> None:
     metrics_server = MetricsServer.optional(
         metrics.registry, settings.metrics_host, settings.metrics_port
     )
-    backend = simulate_device(spec.build_backend(settings), settings)
+    backend = build_stage_backend(spec, settings)
     lease = GrpcLease.from_settings(settings, spec.name) if settings.arbiter_address else None
     runner = ModelRunner(spec.name, backend, settings, metrics, lease=lease)
     if lease is not None:

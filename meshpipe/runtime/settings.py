@@ -3,6 +3,8 @@ env prefix (MESHPIPE_<STAGE>_) and backend knobs; the object is built once in ma
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import ByteSize, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -34,6 +36,15 @@ class StageSettings(SecuritySettings, BaseSettings):
         600.0,
         ge=0,
         description="Seconds a model stays parked (idle) before it is dropped; 0 disables.",
+    )
+    worker_mode: Literal["inprocess", "subprocess"] = Field(
+        "inprocess",
+        description="Where the model runs: 'inprocess' (the stage process; a parked or cold "
+        "model keeps the process's CUDA context) or 'subprocess' (a worker process that exits "
+        "when the model goes COLD: a cold stage holds no GPU memory and no context).",
+    )
+    worker_start_timeout: float = Field(
+        300.0, gt=0, description="Seconds a worker-mode model's worker may take to start."
     )
     warmup: bool = Field(True, description="Run one warm-up request after every load or wake.")
     max_concurrency: int = Field(1, ge=1, le=64, description="Requests run at once by the model.")

@@ -5,6 +5,7 @@ processes where there is no GPU (CI, laptops). Enabled by `sim_device_bytes > 0`
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from meshpipe.runtime.backend import Backend, BackendInfo, DeviceMemory
@@ -89,3 +90,9 @@ def simulate_device(backend: Backend, settings: StageSettings) -> Backend:
         settings.sim_load_seconds,
         settings.device_index,
     )
+
+
+def build_simulated(build: Callable[[Any], Backend], settings: StageSettings) -> Backend:
+    """`build(settings)`, on a simulated device when configured (a picklable factory for
+    worker mode: functools.partial(build_simulated, spec.build_backend))."""
+    return simulate_device(build(settings), settings)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from typing import Any
 
 from meshpipe.runtime.backend import Backend, BackendInfo, DeviceMemory
 
@@ -63,3 +65,21 @@ class FakeBackend(Backend):
         with self._lock:
             self.concurrent -= 1
         return x * 2
+
+
+class PidFakeBackend(FakeBackend):
+    """A FakeBackend that can say which process it runs in and crash it (worker mode)."""
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def crash(self) -> None:
+        os._exit(3)
+
+    def fail(self) -> None:
+        raise ValueError("bad request")
+
+
+def build_pid_fake(settings: Any) -> PidFakeBackend:
+    """A picklable factory for WorkerBackend tests."""
+    return PidFakeBackend(load_seconds=getattr(settings, "sim_load_seconds", 0.0))
