@@ -16,7 +16,6 @@ from orchestrator.domain import Stage
 from orchestrator.policy import BatchPolicy
 
 MIB = 1024 * 1024
-DEFAULT_STAGE_PORTS = {"detector": 50061, "matting": 50062, "shape": 50063, "texture": 50064}
 
 
 class StageEndpoint(BaseModel):
@@ -273,10 +272,10 @@ class OrchestratorSettings(SecuritySettings, BaseSettings):
 
     @model_validator(mode="after")
     def _default_addresses(self) -> OrchestratorSettings:
-        for stage, port in DEFAULT_STAGE_PORTS.items():
+        for stage in catalogue.STAGES:  # an endpoint set without an address: the default port
             endpoint = self.endpoint(stage)
             if not endpoint.address:
-                endpoint.address = f"127.0.0.1:{port}"
+                endpoint.address = f"127.0.0.1:{catalogue.stage(stage).grpc_port}"
         return self
 
     def endpoint(self, stage: str) -> StageEndpoint:
