@@ -179,12 +179,6 @@ class StageClients:
         """Close every channel (in-flight calls are cancelled)."""
         await asyncio.gather(*(c.close() for c in self._channels.values()))
 
-    async def detect(
-        self, image: bytes, prompt: str, max_objects: int, min_area: float, nms_iou: float
-    ) -> DetectOutput:
-        """One Detector.Detect call."""
-        return await self.send_detect(detect_request(image, prompt, max_objects, min_area, nms_iou))
-
     async def send_detect(self, request: stage_pb2.DetectRequest) -> DetectOutput:
         """One Detector.Detect call."""
         r = await self._invoke(Stage.DETECTOR, self._detector.Detect, request)
@@ -195,28 +189,10 @@ class StageClients:
             report=report_from_pb(r.report),
         )
 
-    async def matte(self, crop_png: bytes) -> MatteOutput:
-        """One Matting.Matte call on a crop (PNG)."""
-        return await self.send_matte(stage_pb2.MatteRequest(image=crop_png))
-
     async def send_matte(self, request: stage_pb2.MatteRequest) -> MatteOutput:
         """One Matting.Matte call."""
         r = await self._invoke(Stage.MATTING, self._matting.Matte, request)
         return MatteOutput(r.rgba_png, r.foreground_fraction, report_from_pb(r.report))
-
-    async def shape(
-        self,
-        rgba_png: bytes,
-        seed: int,
-        steps: int,
-        octree_resolution: int,
-        guidance: float,
-        target_faces: int = 0,
-    ) -> ShapeOutput:
-        """One Shape.GenerateShape call on an RGBA object image (PNG)."""
-        return await self.send_shape(
-            shape_request(rgba_png, seed, steps, octree_resolution, guidance, target_faces)
-        )
 
     async def send_shape(self, request: stage_pb2.GenerateShapeRequest) -> ShapeOutput:
         """One Shape.GenerateShape call."""
@@ -242,12 +218,6 @@ class StageClients:
             else from_code(_status_code(item.error.code), item.error.message)
             for item in r.items
         ]
-
-    async def texture(
-        self, mesh_glb: bytes, rgba_png: bytes, texture_size: int, seed: int
-    ) -> TextureOutput:
-        """One Texture.PaintTexture call."""
-        return await self.send_texture(texture_request(mesh_glb, rgba_png, texture_size, seed))
 
     async def send_texture(self, request: stage_pb2.PaintTextureRequest) -> TextureOutput:
         """One Texture.PaintTexture call."""

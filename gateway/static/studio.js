@@ -203,7 +203,7 @@ async function showResult(r) {
     mv.dataset.objectIndex = r.object_index;
     entry.node.querySelector(".viewer-slot").replaceChildren(mv);
   }
-  if (r.scene?.url) showScene(r.scene.url);
+  if (r.scene?.url) showScene(sceneUrl(r.scene));
 }
 
 function finishCard(index, kind, text) {
@@ -213,6 +213,12 @@ function finishCard(index, kind, text) {
   entry.node.querySelector(".card-state").textContent = kind;
   entry.node.querySelector(".card-info").textContent = text;
   entry.node.querySelector(".viewer-slot").replaceChildren(Object.assign(document.createElement("p"), { className: "muted", textContent: kind }));
+}
+
+// The scene is rebuilt in place as objects finish: its URL stays the same, its content (and
+// sha256) does not. The version parameter makes the viewer fetch each new scene.
+function sceneUrl(artifact) {
+  return artifact.sha256 ? `${artifact.url}?v=${artifact.sha256.slice(0, 16)}` : artifact.url;
 }
 
 async function showScene(url) {
@@ -229,7 +235,7 @@ function showDone(d) {
   const state_ = s.state.replace("JOB_STATE_", "").toLowerCase();
   window.meshpipeStudio.done = { state: state_, scene: Boolean(d.scene?.url) };
   setStatus(`${state_}: ${s.objects_succeeded}/${s.objects_total} object(s) in ${Number(d.total_seconds).toFixed(1)} s${s.error ? ` — ${s.error}` : ""}`);
-  if (d.scene?.url) showScene(d.scene.url);
+  if (d.scene?.url) showScene(sceneUrl(d.scene));
   else if (s.objects_succeeded > 1) $("scene-slot").replaceChildren(Object.assign(document.createElement("p"), { className: "muted", textContent: "No scene file from the orchestrator for this job." }));
   if (d.contact_sheet?.url) { $("contact-sheet").href = d.contact_sheet.url; $("contact-sheet").hidden = false; }
   loadRecent();

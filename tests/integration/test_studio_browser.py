@@ -9,6 +9,7 @@ Screenshots go to $MESHPIPE_STUDIO_SCREENSHOTS (docs/ for the README), else a te
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
@@ -108,7 +109,11 @@ def test_studio_end_to_end(gateway: GatewayHandle, browser: Any, tmp_path: Path)
     assert boxes == cards >= 2, "one box and one card per detected object"
     assert object_viewers == page.locator("#objects .card.succeeded").count() >= 2
     scene_viewers = page.locator("#scene-slot model-viewer").count()
-    assert scene_viewers == (1 if done["scene"] else 0)
+    assert done["scene"] and scene_viewers == 1, "a scene of every object in place"
+    # The scene is rebuilt in place as objects finish: the viewer must show the last one.
+    src = page.locator("#scene-slot model-viewer").get_attribute("src") or ""
+    final = page.request.get(f"{gateway.url}{src.split('?')[0]}").body()
+    assert src.endswith(f"?v={hashlib.sha256(final).hexdigest()[:16]}"), src
     assert rendered_pixels_vary(page, "#objects model-viewer")
     assert page.get_by_role("link", name="Download everything (.zip)").is_visible()
     shots = screenshots_dir(tmp_path)
