@@ -2,7 +2,7 @@
 # The end-to-end benchmark (python -m scripts.gpu.e2e_bench) on a CUDA machine without a registry:
 # wheels (Python 3.12, manylinux x86-64) and u2netp.onnx travel in a wheelhouse folder.
 #
-#   here:   bash scripts/gpu/run_backends_bench.sh --download WHEELHOUSE   # + xatlas, fast-simplification
+#   here:   bash scripts/gpu/run_backends_bench.sh --download WHEELHOUSE
 #   there:  WHEELHOUSE=DIR bash scripts/gpu/e2e_gpu.sh OUT [e2e_bench.py args]
 #   then:   python -m benchmarks.e2e_report OUT --save benchmarks/results/gpu/e2e_<gpu>
 #

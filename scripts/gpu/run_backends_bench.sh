@@ -29,6 +29,9 @@ WHEELS=(
   diffusers==0.42.1 importlib-metadata==10.2.0 hy3dgen==2.0.2 trimesh==5.2.0 rembg==2.0.86 pymatting==1.1.16 pooch==1.9.0 platformdirs==4.14.7
   jsonschema==4.26.0 jsonschema-specifications referencing==0.37.0 rpds-py
   kornia==0.9.0 kornia-rs==0.2.0  # BiRefNet's code imports kornia (timm is there already)
+  grpcio-status==1.85.1 grpcio-reflection==1.85.1 googleapis-common-protos==1.76.0
+  cryptography==50.0.2 pillow-heif==1.9.0  # the interceptor, reflection, TLS, HEIC
+  xatlas==0.0.11 fast-simplification==0.2.0  # texture's UV atlas, shape's decimation
 )
 BIG_WHEELS=(pymeshlab==2025.7.post1 onnxruntime-gpu)
 
@@ -37,7 +40,7 @@ if [[ "${1:-}" == "--download" ]]; then
   mkdir -p "$dest"
   [[ "${BIG:-0}" == "1" ]] && WHEELS+=("${BIG_WHEELS[@]}")
   "$PY" -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
-    --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
+    --implementation cp --platform manylinux_2_34_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
     --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
     --platform manylinux1_x86_64 -d "$dest" "${WHEELS[@]}"
   cp ~/.u2net/u2netp.onnx "$dest"/ 2>/dev/null || echo "no ~/.u2net/u2netp.onnx: run 'meshpipe weights fetch-default' first"
