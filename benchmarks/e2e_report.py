@@ -1,9 +1,11 @@
 """Tables, goals, the policy simulator's prediction and the timeline plot of an end-to-end
 benchmark run (scripts/gpu/e2e_bench.py), from its raw output folder.
 
-    python -m benchmarks.e2e_report OUT --save benchmarks/results/gpu/e2e_h100 [--notes FILE]
+    python -m benchmarks.e2e_report OUT [OUT2 ...] --save benchmarks/results/gpu/e2e_h100 \
+        [--notes FILE]
 
-writes `<save>.json`, `<save>.md` and `<save>.png`. Memory figures come from the sampler
+writes `<save>.json`, `<save>.md` and `<save>.png`. Several OUT folders (one per GPU call
+of a time-limited machine, the same configuration) are merged, runs in the order given. Memory figures come from the sampler
 (NVML every 50 ms): `peak_nvml_bytes` is the largest sum of the GPU memory of every process
 on the device (what the budget bounds); `peak_device_used_bytes` is NVML's device-wide
 "used", which also counts memory the driver keeps for itself (its reading before the run
@@ -47,6 +49,8 @@ def summarise(run: dict[str, Any], samples: list[dict[str, Any]]) -> dict[str, A
     """The per-run record of the results JSON."""
     latencies = [j["latency_s"] for j in run["jobs"]]
     objects = sum(j.get("objects", 0) for j in run["jobs"]) or None
+    makespan = max(latencies)
+    by_finish = sorted(run["jobs"], key=lambda j: j["latency_s"])
     out: dict[str, Any] = {
         "run": run["run"],
         "policy": run["policy"],
@@ -58,6 +62,12 @@ def summarise(run: dict[str, Any], samples: list[dict[str, Any]]) -> dict[str, A
         "p50_job_s": round(quantile(latencies, 0.5), 2),
         "p95_job_s": round(quantile(latencies, 0.95), 2),
         "job_latencies_s": [round(x, 2) for x in latencies],
+        "p50_over_makespan": round(quantile(latencies, 0.5) / makespan, 3) if makespan else None,
+        "finish_order": [j["name"] for j in by_finish],
+        "detector_answers_at_token_limit": sum(
+            any("hit max_new_tokens" in n for n in j.get("detector_notices", []))
+            for j in run["jobs"]
+        ),
         **memory_summary(samples, run["t_start"], run["t_end"]),
     }
     if run["policy"] == "meshpipe":
@@ -138,20 +148,56 @@ def goals(runs: list[dict[str, Any]], idle_cold: int | None) -> list[tuple[str, 
             checks.append((f"{r['run']}: peak {r['peak_nvml_bytes'] / GIB:.2f} GiB <= "
                            f"{budget / GIB:g} GiB", r["peak_nvml_bytes"] <= budget))  # fmt: skip
     base = next((r for r in runs if r["policy"] == "load-per-request"), None)
-    mesh = next((r for r in runs if r["run"] == "meshpipe_24"), None)
-    if base and mesh:
-        ratio = mesh["makespan_s"] / base["makespan_s"]
-        checks.append((f"meshpipe makespan at 24 GiB = {ratio:.2f} x load-per-request <= 0.7",
-                       ratio <= 0.7))  # fmt: skip
+    for mesh in (r for r in runs if r["policy"] == "meshpipe"):
+        budget = f"{mesh['budget_bytes'] / GIB:g} GiB"
+        if base:
+            ratio = mesh["makespan_s"] / base["makespan_s"]
+            text = f"meshpipe makespan at {budget} = {ratio:.2f} x load-per-request"
+            goal = budget == "24 GiB"  # the issue's goal is set at 24 GiB
+            checks.append((text + (" <= 0.7" if goal else " (no goal)"),
+                           ratio <= 0.7 if goal else None))  # fmt: skip
+        if mesh.get("p50_over_makespan") is not None:
+            checks.append((f"meshpipe at {budget}: median job = {mesh['p50_over_makespan']:.2f} x "
+                           "makespan <= 0.6", mesh["p50_over_makespan"] <= 0.6))  # fmt: skip
     if idle_cold is not None:
         checks.append((f"a cold stage in worker mode holds {idle_cold} bytes (goal 0)",
                        idle_cold == 0))  # fmt: skip
     return checks
 
 
-def build(raw_dir: Path) -> dict[str, Any]:
-    raw = json.loads((raw_dir / "raw.json").read_text())
-    runs = [summarise(r, read_samples(raw_dir / f"samples_{r['run']}.jsonl")) for r in raw["runs"]]
+# Paths of one machine's call; the rest of the configuration must agree to be merged.
+_PER_CALL_KEYS = ("models", "u2net_dir", "known_boxes")
+
+
+def merged_raw(raw_dirs: list[Path]) -> tuple[dict[str, Any], dict[str, Path]]:
+    """The runs of every folder (a later run of the same name replaces an earlier one) and
+    the folder each run's samples are in."""
+    raw: dict[str, Any] = {}
+    where: dict[str, Path] = {}
+    for folder in raw_dirs:
+        part = json.loads((folder / "raw.json").read_text())
+        if not raw:
+            raw = {**part, "runs": []}
+            raw["calls"] = []
+        mine = {k: v for k, v in part["config"].items() if k not in _PER_CALL_KEYS}
+        first = {k: v for k, v in raw["config"].items() if k not in _PER_CALL_KEYS}
+        if mine != first:
+            raise SystemExit(f"{folder} holds runs of another configuration")
+        raw["calls"].append({"folder": folder.name, "environment": part["environment"],
+                             "runs": [r["run"] for r in part["runs"]]})  # fmt: skip
+        for run in part["runs"]:
+            raw["runs"] = [r for r in raw["runs"] if r["run"] != run["run"]] + [run]
+            where[run["run"]] = folder
+    return raw, where
+
+
+def build(raw_dirs: Path | list[Path]) -> dict[str, Any]:
+    folders = [raw_dirs] if isinstance(raw_dirs, Path) else raw_dirs
+    raw, where = merged_raw(folders)
+    runs = [
+        summarise(r, read_samples(where[r["run"]] / f"samples_{r['run']}.jsonl"))
+        for r in raw["runs"]
+    ]
     cold = [max(r["stage_nvml_cold_bytes"].values()) for r in runs if "stage_nvml_cold_bytes" in r]
     sim = raw["environment"].get("mode") == "sim"
     idle_cold = max(cold) if cold and not sim else None
@@ -166,6 +212,7 @@ def build(raw_dir: Path) -> dict[str, Any]:
         "detector_boxes": "the inputs' known boxes (the random-weight detector's answer is "
         "generated in full and ignored)",
         "idle_cold_stage_nvml_bytes": idle_cold,
+        "calls": raw["calls"],
         "runs": runs,
     }
     base = next((r for r in raw["runs"] if r["policy"] == "load-per-request"), None)
@@ -197,20 +244,27 @@ def markdown(result: dict[str, Any], notes: str) -> str:
         f"detector {result['config']['detector_tokens']} new tokens; seed "
         f"{result['config']['seed']}.",
         "",
-        "| run | budget GiB | jobs | objects | makespan s | p50 s | p95 s | peak NVML GiB "
-        "| peak device used GiB | cold loads | wakes | parks |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| run | budget GiB | jobs | objects | makespan s | p50 s | p95 s | p50 / makespan "
+        "| peak NVML GiB | peak device used GiB | cold loads | wakes | parks |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["runs"]:
         budget = f"{r['budget_bytes'] / GIB:g}" if r.get("budget_bytes") else "-"
         lines.append(
             f"| {r['run']} | {budget} | {r['jobs']} | {r['objects']} | {r['makespan_s']} | "
-            f"{r['p50_job_s']} | {r['p95_job_s']} | {_gib(r.get('peak_nvml_bytes'))} | "
-            f"{_gib(r.get('peak_device_used_bytes'))} | {r['cold_loads']} | {r['wakes']} | "
-            f"{r['parks']} |"
+            f"{r['p50_job_s']} | {r['p95_job_s']} | {r.get('p50_over_makespan')} | "
+            f"{_gib(r.get('peak_nvml_bytes'))} | {_gib(r.get('peak_device_used_bytes'))} | "
+            f"{r['cold_loads']} | {r['wakes']} | {r['parks']} |"
         )
+    lines += ["", "Job latencies (s, in submission order) and the order jobs finished in:", ""]
+    for r in result["runs"]:
+        lines.append(f"* {r['run']}: {r['job_latencies_s']}; finished "
+                     f"{' '.join(n.removeprefix('job') for n in r['finish_order'])}; detector "
+                     f"answers at the token limit: {r['detector_answers_at_token_limit']} of "
+                     f"{r['jobs']}")  # fmt: skip
     lines += ["", *_stage_lines(result), "", *_sim_lines(result), "", "## Goals", ""]
-    lines += [f"* {'met' if g['met'] else 'MISSED'}: {g['goal']}" for g in result["goals"]]
+    verdict = {True: "met", False: "MISSED", None: "figure"}
+    lines += [f"* {verdict[g['met']]}: {g['goal']}" for g in result["goals"]]
     if notes:
         lines += ["", notes.strip()]
     return "\n".join(lines) + "\n"
@@ -288,17 +342,17 @@ def timeline(run: dict[str, Any], samples: list[dict[str, Any]]) -> dict[str, li
     return series
 
 
-def plot(raw_dir: Path, result: dict[str, Any], path: Path) -> None:
+def plot(raw_dirs: list[Path], result: dict[str, Any], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    raw = json.loads((raw_dir / "raw.json").read_text())
+    raw, where = merged_raw(raw_dirs)
     runs = raw["runs"]
     fig, axes = plt.subplots(len(runs), 1, figsize=(11, 3.2 * len(runs)), squeeze=False)
     for ax, run in zip(axes[:, 0], runs, strict=True):
-        series = timeline(run, read_samples(raw_dir / f"samples_{run['run']}.jsonl"))
+        series = timeline(run, read_samples(where[run["run"]] / f"samples_{run['run']}.jsonl"))
         if series["t"]:
             ax.stackplot(series["t"], *(series[s] for s in STAGES), labels=STAGES,
                          colors=[COLOURS[s] for s in STAGES], alpha=0.85)  # fmt: skip
@@ -318,16 +372,16 @@ def plot(raw_dir: Path, result: dict[str, Any], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("raw_dir", type=Path)
+    parser.add_argument("raw_dirs", type=Path, nargs="+", help="e2e_bench --out folders")
     parser.add_argument("--save", type=Path, required=True, help="path without extension")
     parser.add_argument("--notes", type=Path, help="a markdown file appended to the .md")
     args = parser.parse_args(argv)
-    result = build(args.raw_dir)
+    result = build(args.raw_dirs)
     notes = args.notes.read_text() if args.notes else ""
     args.save.parent.mkdir(parents=True, exist_ok=True)
     args.save.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
     args.save.with_suffix(".md").write_text(markdown(result, notes))
-    plot(args.raw_dir, result, args.save.with_suffix(".png"))
+    plot(args.raw_dirs, result, args.save.with_suffix(".png"))
     return 0
 
 

@@ -35,6 +35,7 @@ class Tool:
         self.seed, self.steps, self.octree = seed, steps, octree_resolution
         self.padding = crop_padding
         self.phases: list[Phase] = []
+        self.detector_notices: dict[str, list[str]] = {}
 
     def _timed(self, stage: str, job: str, kind: str, fn: Callable[[], Any]) -> Any:
         t0 = time.time()
@@ -66,7 +67,8 @@ class Tool:
         from meshpipe.images import decode_image
 
         image = decode_image(png, 40_000_000)
-        boxes = self._with_model("detector", name, lambda b: _detect(b, image))
+        notices = self.detector_notices.setdefault(name, [])
+        boxes = self._with_model("detector", name, lambda b: _detect(b, image, notices))
         crops = [_crop(image, box, self.padding) for box in boxes]
         mattes = self._with_model("matting", name, lambda b: [b.matte(c).rgba for c in crops])
         seeds = [(self.seed + i) % 2**63 for i in range(len(mattes))]
@@ -116,11 +118,13 @@ def _drop(backend: Any) -> None:
         torch.cuda.empty_cache()
 
 
-def _detect(backend: Any, image: Image.Image) -> list[Any]:
+def _detect(backend: Any, image: Image.Image, notices: list[str]) -> list[Any]:
     from services.detector.options import DetectOptions
 
     options = DetectOptions.resolve(0, 0.0, 0.0, backend.settings)
-    return [d.box for d in backend.detect(image, "", options).detections]
+    result = backend.detect(image, "", options)
+    notices.extend(result.notices)
+    return [d.box for d in result.detections]
 
 
 def _crop(image: Image.Image, box: Any, padding: float) -> Image.Image:
@@ -167,7 +171,9 @@ def main(argv: list[str]) -> int:
     for path in photos:
         found, done = tool.job(path.stem, path.read_bytes())
         latency = time.time() - t_start
-        jobs.append({"name": path.stem, "objects": found, "latency_s": latency, "succeeded": done})
+        notices = tool.detector_notices.get(path.stem, [])
+        jobs.append({"name": path.stem, "objects": found, "latency_s": latency, "succeeded": done,
+                     "detector_notices": notices})  # fmt: skip
         result = {"t_start": t_start, "t_end": time.time(), "jobs": jobs, "phases": tool.phases}
         result["complete"] = len(jobs) == len(photos)
         Path(args.out).write_text(json.dumps(result, indent=1))  # after every job

@@ -17,6 +17,8 @@ shift
 if [[ -n "${WHEELHOUSE:-}" && ! -f "$SITE/.installed" ]]; then
   "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target "$SITE" "$WHEELHOUSE"/*.whl
+  # .pyc files now, in parallel, not during the first measured import (errors: py2 files)
+  "$PY" -m compileall -q -j 0 "$SITE" >/dev/null 2>&1 || true
   touch "$SITE/.installed"
 fi
 export PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}"

@@ -34,6 +34,7 @@ from services.detector.settings import DetectorSettings
 KNOWN_BOXES_ENV = "MESHPIPE_E2E_KNOWN_BOXES"
 GENERATION_PROMPT = "object"
 NOTICE = "boxes: the benchmark input's known boxes (random-weight detector; its answer ignored)"
+IGNORED_PREFIX = "ignored answer: "  # the production detector's own notices, passed on
 
 
 class KnownBoxesDetector(DetectorBackend):
@@ -81,12 +82,13 @@ class KnownBoxesDetector(DetectorBackend):
 
         # The model's real cost, answer ignored. A prompt is needed: without one the
         # production detector answers with the whole image and generates nothing.
-        self.inner.propose(image, prompt or GENERATION_PROMPT, options)
+        answer = self.inner.propose(image, prompt or GENERATION_PROMPT, options)
         boxes = self.table.get(pixel_key(image), [])
         found = [
             Detection(box=_box(b), label=f"object {i}", score=1.0) for i, b in enumerate(boxes)
         ]
-        return DetectResult(found, False, [NOTICE])
+        ignored = [f"{IGNORED_PREFIX}{n}" for n in answer.notices]  # e.g. hit max_new_tokens
+        return DetectResult(found, False, [NOTICE, *ignored])
 
 
 def _box(values: list[int]) -> Box:

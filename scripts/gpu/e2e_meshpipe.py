@@ -44,8 +44,16 @@ def submit_all(address: str, photos: list[Any], options: dict[str, Any]) -> list
     t0 = time.monotonic()
 
     def one(photo: Any) -> dict[str, Any]:
-        with MeshpipeClient(address, timeout=600, max_message_bytes=256 << 20) as client:
-            done = client.submit(encode_png(photo.image), options=job_options(**options))
+        notices: list[str] = []
+
+        def on_event(event: Any) -> None:
+            if event.WhichOneof("event") == "detections":
+                notices.extend(event.detections.notices)
+
+        with MeshpipeClient(address, timeout=900, max_message_bytes=256 << 20) as client:
+            done = client.submit(
+                encode_png(photo.image), options=job_options(**options), on_event=on_event
+            )
         s = done.done.summary
         return {
             "name": photo.name,
@@ -54,6 +62,7 @@ def submit_all(address: str, photos: list[Any], options: dict[str, Any]) -> list
             "succeeded": s.objects_succeeded,
             "failed": s.objects_failed,
             "error": s.error,
+            "detector_notices": notices,
         }
 
     with ThreadPoolExecutor(len(photos)) as pool:

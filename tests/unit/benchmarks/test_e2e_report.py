@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from benchmarks.e2e_report import build, stage_physics, timeline
+from benchmarks.policy_sim.result import quantile
 
 GIB = 1 << 30
 T0 = 1000.0
@@ -93,3 +96,40 @@ def test_physics_per_item_and_the_baseline_timeline_follow_the_phases() -> None:
     series = timeline(run, samples)
     assert series["t"] == [11.0, 50.0]
     assert series["detector"] == [5.0, 0.0] and series["shape"] == [0.0, 3.0]
+
+
+def test_job_order_figures_and_detector_notices_are_summarised(tmp_path: Path) -> None:
+    write_raw(tmp_path)
+    raw = json.loads((tmp_path / "raw.json").read_text())
+    jobs = raw["runs"][0]["jobs"]
+    jobs[0]["latency_s"], jobs[1]["latency_s"] = 30.0, 12.0  # job01 finished first
+    jobs[1]["detector_notices"] = ["ignored answer: the answer hit max_new_tokens=128"]
+    (tmp_path / "raw.json").write_text(json.dumps(raw))
+    mesh = build(tmp_path)["runs"][0]
+    assert mesh["finish_order"] == ["job01", "job00"]
+    assert mesh["p50_over_makespan"] == round(quantile([30.0, 12.0], 0.5) / 30.0, 3)
+    assert mesh["detector_answers_at_token_limit"] == 1
+
+
+def test_calls_are_merged_and_a_rerun_replaces_the_earlier_run(tmp_path: Path) -> None:
+    first, second = tmp_path / "call1", tmp_path / "call2"
+    for folder in (first, second):
+        folder.mkdir()
+        write_raw(folder)
+    raw = json.loads((second / "raw.json").read_text())
+    raw["runs"] = [dict(raw["runs"][0], run="meshpipe_16", budget_bytes=16 * GIB)]
+    raw["runs"][0]["jobs"] = [dict(j, latency_s=j["latency_s"] * 2) for j in raw["runs"][0]["jobs"]]
+    (second / "raw.json").write_text(json.dumps(raw))
+    (second / "samples_meshpipe_16.jsonl").write_text(json.dumps(sample(5, 3 * GIB, {"x": GIB})))
+    result = build([first, second])
+    names = [r["run"] for r in result["runs"]]
+    assert names == ["meshpipe_24", "load-per-request", "meshpipe_16"]
+    sixteen = result["runs"][2]
+    assert sixteen["makespan_s"] == 60.0 and sixteen["peak_nvml_bytes"] == GIB
+    assert [c["runs"] for c in result["calls"]] == [names[:2], ["meshpipe_16"]]
+    goals = {g["goal"]: g["met"] for g in result["goals"]}
+    assert goals["meshpipe makespan at 16 GiB = 0.94 x load-per-request (no goal)"] is None
+    raw["config"] = {"objects": [1, 2, 3]}
+    (second / "raw.json").write_text(json.dumps(raw))
+    with pytest.raises(SystemExit, match="another configuration"):
+        build([first, second])
