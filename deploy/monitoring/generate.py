@@ -144,13 +144,17 @@ ROWS: list[tuple[str, list[Panel]]] = [
                 kind="bargauge",
             ),
             Panel(
-                "Loads, parks, unloads (per minute)",
+                "Loads, parks, unloads, lost models (per minute)",
                 [
                     (
                         "60 * "
                         + q("meshpipe_stage_transitions_total", "stage, kind, source", True),
                         "{{stage}} {{kind}} from {{source}}",
-                    )
+                    ),
+                    (
+                        "60 * " + q("meshpipe_stage_model_lost_total", "stage", True),
+                        "{{stage}} lost (worker died)",
+                    ),
                 ],
             ),
             Panel(

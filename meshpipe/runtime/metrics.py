@@ -39,6 +39,13 @@ class StageMetrics:
             buckets=_DURATION_BUCKETS,
             registry=r,
         )
+        self.model_lost = Counter(
+            "meshpipe_stage_model_lost",
+            "Models lost without an unload (a worker-mode model worker died); the next "
+            "request reloads.",
+            ["stage"],
+            registry=r,
+        )
         self.request_seconds = Histogram(
             "meshpipe_stage_request_seconds",
             "Inference request latency including load wait, by outcome (gRPC code name).",
@@ -101,6 +108,7 @@ class StageMetrics:
             self.model_state.labels(stage, state).set(0)
         self.in_flight.labels(stage).set(0)
         self.queued.labels(stage).set(0)
+        self.model_lost.labels(stage)  # exported at 0 before the first loss
 
     def set_state(self, state: str) -> None:
         for name in STATES:

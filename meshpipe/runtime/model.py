@@ -277,6 +277,7 @@ class ModelRunner(Generic[B]):
         log.error("%s: model lost: %s; the next request reloads it", self.stage,
                   self.backend.lost())  # fmt: skip
         self.counters.lost += 1
+        self.metrics.model_lost.labels(self.stage).inc()
         self._reclaim_until = 0.0
         await self._drop_after_failure()
 

@@ -13,7 +13,9 @@ its info, footprint, settings and request-validation helpers (e.g. a shape backe
 request (`serving_call`) and the lifecycle calls go to the worker, always from the
 runner's executor threads: nothing on the event loop waits for the worker. Every reply
 carries the worker's device memory, so `memory()` answers from the last reply without a
-round trip. Backends are unaware of the mode.
+round trip. Every call carries the caller's request id, which the worker sets for the
+call's duration: the model's log lines carry it as in-process. Backends are unaware of the
+mode.
 
 A worker that dies (crash, OOM-kill) fails the calls in flight with `WorkerLost`
 (UNAVAILABLE, with the exit code); the ModelRunner then counts the model as COLD and the
@@ -39,6 +41,7 @@ from typing import Any
 
 from meshpipe.errors import Unavailable
 from meshpipe.runtime.backend import Backend, BackendInfo, DeviceMemory
+from meshpipe.runtime.callctx import request_id_var
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +224,7 @@ class _WorkerClient:
             call_id = next(self._ids)
             self._pending[call_id] = future
             try:
-                self.conn.send((call_id, name, args))
+                self.conn.send((call_id, name, args, request_id_var.get()))
             except (OSError, EOFError, BrokenPipeError):
                 self._pending.pop(call_id, None)
                 raise WorkerLost(self.death_reason()) from None
@@ -295,12 +298,15 @@ def worker_main(conn: Connection, factory: BackendFactory, settings: Any) -> Non
 
 
 def _serve(backend: Backend, conn: Connection, send_lock: threading.Lock, message: Any) -> None:
-    call_id, name, args = message
+    call_id, name, args, request_id = message
+    token = request_id_var.set(request_id)  # the call's log lines carry the stage's request id
     try:
         ok, value = True, getattr(backend, name)(*args)
     except BaseException as exc:  # every failure goes back to the stage process
         log.debug("worker call %s failed", name, exc_info=True)
         ok, value = False, _picklable(exc)
+    finally:
+        request_id_var.reset(token)
     memory = _memory(backend)
     with send_lock:
         try:

@@ -62,6 +62,11 @@ def test_a_cold_worker_mode_stage_leaves_no_worker_and_no_context_in_the_ledger(
         def holders() -> float:
             return value(scrape(arbiter.metrics_url), "meshpipe_arbiter_holders", device="0")
 
+        def lost() -> float | None:
+            assert stage.metrics_url is not None
+            key = ("meshpipe_stage_model_lost_total", frozenset({("stage", "matting")}))
+            return scrape(stage.metrics_url).get(key)  # None when not exported
+
         assert workers(stage) == [], "no worker before the first request"
         matte(stage)
         (worker,) = workers(stage)
@@ -77,6 +82,7 @@ def test_a_cold_worker_mode_stage_leaves_no_worker_and_no_context_in_the_ledger(
         matte(stage)
         (second,) = workers(stage)
         assert second != worker and granted() == MODEL + CONTEXT
+        assert lost() == 0, "a worker that exits on unload is not lost"
         os.kill(second, signal.SIGKILL)
         with pytest.raises(grpc.RpcError) as failed:
             matte(stage)
@@ -84,6 +90,7 @@ def test_a_cold_worker_mode_stage_leaves_no_worker_and_no_context_in_the_ledger(
         assert "model worker" in (failed.value.details() or "")
         assert "exited (signal 9)" in (failed.value.details() or "")
         wait_for(lambda: granted() == 0, 5, "a dead worker's lease and context given back")
+        assert lost() == 1
         matte(stage)
         (third,) = workers(stage)
         assert third not in (worker, second) and granted() == MODEL + CONTEXT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -78,6 +79,10 @@ class PidFakeBackend(FakeBackend):
 
     def fail(self) -> None:
         raise ValueError("bad request")
+
+    def say(self, text: str) -> None:
+        """Log one line (at WARNING, above any configured level)."""
+        logging.getLogger(__name__).warning("fake backend says %s", text)
 
 
 def build_pid_fake(settings: Any) -> PidFakeBackend:

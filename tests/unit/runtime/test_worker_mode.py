@@ -11,6 +11,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from meshpipe.errors import Unavailable
+from meshpipe.runtime.callctx import request_id_var
 from meshpipe.runtime.metrics import StageMetrics
 from meshpipe.runtime.model import ModelRunner, ModelState
 from meshpipe.runtime.settings import StageSettings
@@ -112,14 +113,21 @@ async def test_errors_of_the_model_pass_through_and_keep_the_worker(
     assert runner.state is ModelState.RESIDENT and runner.backend.process_id() == pid
 
 
+def lost_total(runner: ModelRunner[WorkerBackend]) -> float | None:
+    registry = runner.metrics.registry
+    return registry.get_sample_value("meshpipe_stage_model_lost_total", {"stage": "fake"})
+
+
 async def test_a_crashed_worker_fails_its_request_cleanly_and_restarts_on_the_next(
     worker_runner: tuple[ModelRunner[WorkerBackend], ContextLease],
 ) -> None:
     runner, lease = worker_runner
     first, _ = await runner.run("Pid", runner.backend.pid)
+    assert lost_total(runner) == 0
     with pytest.raises(Unavailable, match=r"fake model worker \(pid \d+\) exited \(exit code 3\)"):
         await runner.run("Crash", runner.backend.crash)
     assert runner.state is ModelState.COLD and runner.counters.lost == 1
+    assert lost_total(runner) == 1
     assert lease.events == ["acquire", "release+context"], "lease and context given back"
     second, _ = await runner.run("Pid", runner.backend.pid)
     assert second != first and runner.counters.cold_loads == 2
@@ -132,8 +140,31 @@ async def test_a_worker_killed_while_idle_is_replaced_by_the_next_request(
     first, _ = await runner.run("Pid", runner.backend.pid)
     os.kill(first, 9)
     assert await wait_gone(first)
+    assert lost_total(runner) == 0, "counted when the loss is noticed"
     second, _ = await runner.run("Pid", runner.backend.pid)
     assert second != first and runner.counters.lost == 1
+    assert lost_total(runner) == 1
+
+
+async def test_the_worker_s_log_lines_carry_the_request_id(
+    worker_runner: tuple[ModelRunner[WorkerBackend], ContextLease],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    runner, _ = worker_runner
+    token = request_id_var.set("rid-123")
+    try:
+        await runner.run("Say", runner.backend.say, "hello")
+    finally:
+        request_id_var.reset(token)
+    pid = runner.backend.process_id()
+    assert pid is not None and pid != os.getpid()
+    await runner.run("Say", runner.backend.say, "goodbye")  # outside any request
+    # the worker inherited the captured stderr; its handler flushed before it replied
+    lines = capfd.readouterr().err.splitlines()
+    (hello,) = [line for line in lines if "fake backend says hello" in line]
+    assert f"[{pid}] [rid-123]:" in hello, hello
+    (goodbye,) = [line for line in lines if "fake backend says goodbye" in line]
+    assert f"[{pid}] [-]:" in goodbye, "the id is reset after its call"
 
 
 async def test_reclaim_with_context_takes_a_worker_model_cold() -> None:
