@@ -238,7 +238,9 @@ def markdown(result: dict[str, Any], notes: str) -> str:
         "",
         f"Workload: {len(result['config']['objects'])} jobs submitted at once, objects "
         f"{result['config']['objects']}; shape {result['config']['variant']} "
-        f"{result['config']['shape_steps']} steps (profile {result['config']['shape_profile']}), "
+        f"{result['config']['shape_steps']} steps (profile {result['config']['shape_profile']}, "
+        f"octree {result['config'].get('octree_resolution') or 'of the profile'}, at most "
+        f"{result['config'].get('max_faces')} faces), "
         f"paint {result['config']['paint_steps']} + {result['config']['paint_steps']} steps, "
         f"{result['config']['paint_views']} views, {result['config']['paint_size']} px; "
         f"detector {result['config']['detector_tokens']} new tokens; seed "

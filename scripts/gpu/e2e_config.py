@@ -18,8 +18,9 @@ from typing import Any
 
 GIB = 1 << 30
 MAX_MESSAGE = 256 << 20
-# Simulated footprints (sim mode): the GPU run's order of magnitude, bytes.
-SIM_BYTES = {"detector": "4400MiB", "shape": "2500MiB", "texture": "10GiB"}
+# Simulated footprints (sim mode): the H100 run's lease sizes (model + activations) of
+# Qwen3-VL-2B, v2-mini at the balanced profile and Paint at the high profile.
+SIM_BYTES = {"detector": "5222MiB", "shape": "6246MiB", "texture": "11346MiB"}
 
 
 @dataclass

@@ -39,11 +39,17 @@ class BenchSystem(LocalSystem):
         self.children[name] = spawn(name, argv, self.run_dir, env)
 
 
+STAGGER_S = 0.1  # between submissions: the orchestrator sees them in the inputs' order
+
+
 def submit_all(address: str, photos: list[Any], options: dict[str, Any]) -> list[dict[str, Any]]:
-    """Submit every photo at once (one thread each); per job: latency and outcome."""
+    """Submit every photo at once (one thread each, STAGGER_S apart so that arrival order
+    is submission order); per job: latency from the first submission, and outcome."""
     t0 = time.monotonic()
 
-    def one(photo: Any) -> dict[str, Any]:
+    def one(index_photo: tuple[int, Any]) -> dict[str, Any]:
+        index, photo = index_photo
+        time.sleep(index * STAGGER_S)
         notices: list[str] = []
 
         def on_event(event: Any) -> None:
@@ -66,7 +72,7 @@ def submit_all(address: str, photos: list[Any], options: dict[str, Any]) -> list
         }
 
     with ThreadPoolExecutor(len(photos)) as pool:
-        return list(pool.map(one, photos))
+        return list(pool.map(one, enumerate(photos)))
 
 
 def stage_status(address: str) -> dict[str, Any]:
