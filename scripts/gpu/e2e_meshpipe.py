@@ -108,9 +108,10 @@ def stage_memory(system: LocalSystem) -> dict[str, int]:
 
 def run(
     run_dir: Path, env: dict[str, str], orchestrator_env: dict[str, str], photos: list[Any],
-    options: dict[str, Any],
+    options: dict[str, Any], first: Any = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """One meshpipe run: start, submit all, read the stages, unload them COLD, stop."""
+    """One meshpipe run: start, submit all, read the stages, unload them COLD, stop.
+    `first`: a photo run through the system before the measured jobs (not measured)."""
     system = BenchSystem(
         run_dir / "run",
         run_dir / "out",
@@ -121,6 +122,7 @@ def run(
         supervise=False,
     )
     with system:
+        warm_up = submit_all(system.orchestrator_address, [first], options) if first else []
         t_start = time.time()
         jobs = submit_all(system.orchestrator_address, photos, options)
         t_end = time.time()
@@ -134,6 +136,7 @@ def run(
         "t_start": t_start,
         "t_end": t_end,
         "jobs": jobs,
+        "warm_up_jobs": warm_up,
         "stages": stages,
         "stage_nvml_after_run_bytes": after_run,
         "stage_nvml_cold_bytes": cold,
