@@ -187,7 +187,10 @@ def merged_raw(raw_dirs: list[Path]) -> tuple[dict[str, Any], dict[str, Path]]:
                              "runs": [r["run"] for r in part["runs"]]})  # fmt: skip
         for run in part["runs"]:
             raw["runs"] = [r for r in raw["runs"] if r["run"] != run["run"]] + [run]
-            where[run["run"]] = folder
+            # A folder's raw.json also lists earlier calls' runs (same machine, same --out)
+            # whose samples came back with those calls.
+            if (folder / f"samples_{run['run']}.jsonl").is_file() or run["run"] not in where:
+                where[run["run"]] = folder
     return raw, where
 
 

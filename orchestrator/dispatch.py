@@ -12,8 +12,11 @@ plain data, not hidden context.
 `LeaseAwareDispatcher` (the orchestrator's default) serves earlier jobs first while the
 stages' GPU leases all fit the budget together, and otherwise runs leased stages one batch
 at a time, batched by stage across jobs by `orchestrator.policy.choose_next_batch`
-(docs/scheduling.md).
+(docs/scheduling.md). While they all fit and jobs are in flight, it also loads the leased
+stages that are not resident yet (load-ahead), so that a job's later stages load while its
+earlier ones run instead of one after another on its critical path.
 """
+
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -42,6 +45,8 @@ from orchestrator.sending import (
 )
 
 log = logging.getLogger(__name__)
+
+Loader = Callable[[Stage], Awaitable[object]]  # brings a stage's model up (StageAdmin.Load)
 
 
 class Dispatcher(Protocol):
@@ -184,6 +189,7 @@ class LeaseAwareDispatcher:
         recheck_seconds: float = 0.25,
         senders: Mapping[Stage, Sender] | None = None,
         placement: Mapping[Stage, int] | None = None,
+        loader: Loader | None = None,
     ) -> None:
         self._concurrency = concurrency
         self._max_queue = max_queue
@@ -197,6 +203,9 @@ class LeaseAwareDispatcher:
         self._pending: dict[Stage, list[Work]] = {s: [] for s in Stage}
         self._running: dict[Stage, dict[asyncio.Task[None], int]] = {s: {} for s in Stage}
         self._batches: dict[int, _ActiveBatch] = {}
+        self._loader = loader
+        self._loading: dict[Stage, asyncio.Task[None]] = {}
+        self._loaded_ahead: set[Stage] = set()  # in this busy period (jobs in flight)
         self._seq = 0
         self._wake = asyncio.Event()
         self._scheduler = asyncio.create_task(self._schedule(), name="lease-dispatch")
@@ -232,7 +241,7 @@ class LeaseAwareDispatcher:
 
     async def close(self) -> None:
         """Stop the scheduler, cancel running and queued requests."""
-        await cancel_and_wait([self._scheduler])
+        await cancel_and_wait([self._scheduler, *self._loading.values()])
         tasks = [t for running in self._running.values() for t in running]
         for task in tasks:
             task.cancel()
@@ -277,10 +286,53 @@ class LeaseAwareDispatcher:
         batch = self._batches.get(device)
         if batched:
             self.send_batches(device, state, stages)
-        elif batch is not None:  # leases fit again: its requests go back to their queue
-            self._pending[batch.stage] += batch.todo
-            del self._batches[device]
+        else:
+            if batch is not None:  # leases fit again: its requests go back to their queue
+                self._pending[batch.stage] += batch.todo
+                del self._batches[device]
+            self._load_ahead(state, stages)
         return batched
+
+    def _load_ahead(self, state: LeaseState, stages: list[Stage]) -> None:
+        """While every leased stage of the device fits its budget together and jobs are in
+        flight, load the leased stages that are not resident, each only when its lease
+        fits the free budget now (nobody is asked to give memory back for it), and each at
+        most once per busy period: a stage its idle timer parks meanwhile stays parked
+        until a request needs it."""
+        if self._loader is None:
+            return
+        if not self._has_work():
+            self._loaded_ahead.clear()
+            return
+        free = state.free_bytes
+        for stage in stages:
+            if not state.needs_lease(stage.value) or state.resident(stage.value):
+                continue
+            if stage in self._loaded_ahead or self._running[stage]:
+                continue  # loaded ahead already, or its own request brings it up
+            need = state.lease_bytes(stage.value)
+            if need > free:
+                continue
+            free -= need
+            self._loaded_ahead.add(stage)
+            self._loading[stage] = asyncio.ensure_future(self._load(stage))
+            self._metrics.load_ahead.labels(stage.value).inc()
+
+    async def _load(self, stage: Stage) -> None:
+        assert self._loader is not None
+        try:
+            await self._loader(stage)
+            log.info("%s loaded ahead of its first request", stage.value)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the stage's own request will try (and report) again
+            log.warning("loading %s ahead failed: %s", stage.value, exc)
+        finally:
+            self._loading.pop(stage, None)
+            self._wake.set()
+
+    def _has_work(self) -> bool:
+        return any(self._pending[s] or self._running[s] for s in Stage) or bool(self._batches)
 
     def _ranked(self, works: list[Work]) -> list[Work]:
         now = time.monotonic()

@@ -115,6 +115,13 @@ class OrchestratorMetrics:
             ["stage"],
             registry=r,
         )
+        self.load_ahead = Counter(
+            "meshpipe_orchestrator_load_ahead",
+            "Stage models loaded ahead of their first request (every leased stage fitted the "
+            "budget and jobs were in flight).",
+            ["stage"],
+            registry=r,
+        )
         self.dispatch_batched = Gauge(
             "meshpipe_orchestrator_dispatch_batched",
             "1 while the stages' GPU leases do not all fit the budget and leased stages run "

@@ -76,6 +76,7 @@ class Orchestrator:
             settings.batch_max_items,
             senders=stages.senders(),
             placement=settings.placement(),
+            loader=stages.load if settings.load_ahead else None,
         )
         pipeline = JobPipeline(dispatcher, settings.limits.max_image_pixels)
         artifacts = ArtifactStore(root, int(settings.disk_reserve_bytes))

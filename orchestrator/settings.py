@@ -240,6 +240,12 @@ class OrchestratorSettings(SecuritySettings, BaseSettings):
         "MESHPIPE_ORCHESTRATOR_ARBITER__<FIELD>, or MESHPIPE_ARBITER_<FIELD> as standalone. "
         "Its host, ports and ready file are not used.",
     )
+    load_ahead: bool = Field(
+        default=True,
+        description="While every leased stage of a device fits its budget together and jobs "
+        "are in flight, load the stages that are not resident before their first request "
+        "(StageAdmin.Load), so that later stages load while earlier ones run.",
+    )
     batch_max_items: int = Field(
         default=8,
         ge=1,

@@ -164,6 +164,7 @@ class StageClients:
         self._shape = stage_pb2_grpc.ShapeStub(ch[Stage.SHAPE])
         self._texture = stage_pb2_grpc.TextureStub(ch[Stage.TEXTURE])
         self._health = {s: health_pb2_grpc.HealthStub(c) for s, c in ch.items()}
+        self._admin = {s: stage_pb2_grpc.StageAdminStub(c) for s, c in ch.items()}
 
     def senders(self) -> dict[Stage, Sender]:
         """How the dispatcher sends each stage's requests (the `*_request` messages below);
@@ -174,6 +175,17 @@ class StageClients:
             Stage.SHAPE: Sender(self.send_shape, self.send_shapes),
             Stage.TEXTURE: Sender(self.send_texture),
         }
+
+    async def load(self, stage: Stage) -> float:
+        """StageAdmin.Load: bring the stage's model up now (the dispatcher's load-ahead);
+        the seconds it took, 0 when it was resident."""
+        endpoint = self._settings.endpoint(stage.value)
+        request = stage_pb2.LoadRequest()
+        try:
+            r = await self._admin[stage].Load(request, timeout=endpoint.deadline_seconds)
+        except grpc.aio.AioRpcError as err:
+            raise from_rpc_error(err) from None
+        return float(r.seconds)
 
     async def close(self) -> None:
         """Close every channel (in-flight calls are cancelled)."""

@@ -97,18 +97,20 @@ class Sampler:
 
 
 def run_meshpipe(
-    config: Any, photos: list[Any], budget_gib: float, out: Path, warm: bool = False
-) -> dict[str, Any]:
+    config: Any, photos: list[Any], budget_gib: float, out: Path, warm: bool = False,
+    estimates: bool = False,
+) -> dict[str, Any]:  # fmt: skip
     """One meshpipe run. `warm`: a 1-object job goes through the system first (not
     measured: every stage loaded, its peak learned), then the measured jobs: the steady
-    state of a running system, apart from its cold start."""
+    state of a running system, apart from its cold start. `estimates`: the arbiter starts
+    with the stages' footprints (e2e_config.ESTIMATES) instead of learning them."""
     from PIL import Image
 
     from scripts.gpu import e2e_meshpipe
     from scripts.gpu.e2e_config import job_options_values, orchestrator_env, stage_env
     from scripts.gpu.e2e_inputs import Photo
 
-    name = f"meshpipe_{budget_gib:g}" + ("_warm" if warm else "")
+    name = f"meshpipe_{budget_gib:g}" + ("_warm" if warm else "") + ("_est" if estimates else "")
     first = None
     if warm:
         path = out / "warmup" / f"{WARMUP_NAME}.png"
@@ -118,7 +120,7 @@ def run_meshpipe(
         result = e2e_meshpipe.run(
             out / name,
             stage_env(config, "meshpipe"),
-            orchestrator_env(config, int(budget_gib * GIB)),
+            orchestrator_env(config, int(budget_gib * GIB), estimates),
             photos,
             job_options_values(config),
             first,
@@ -229,7 +231,8 @@ def main(argv: list[str]) -> int:
     for budget in [float(b) for b in args.budgets.split(",")]:
         if "meshpipe" in policies:
             t0 = time.monotonic()
-            append_run(raw, run_meshpipe(config, photos, budget, out, args.meshpipe_warm))
+            run = run_meshpipe(config, photos, budget, out, args.meshpipe_warm, args.estimates)
+            append_run(raw, run)
             save(out, raw)
             say(f"meshpipe at {budget:g} GiB: {time.monotonic() - t0:.0f} s")
     if "load-per-request" in policies:
@@ -256,6 +259,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--paint-size", type=int, help="render and texture px (1024)")
     parser.add_argument("--max-faces", type=int, help="shape decimation bound (10000)")
     parser.add_argument("--warmup", action="store_true", help="one unmeasured tool job first")
+    parser.add_argument(
+        "--estimates", action="store_true", help="runs meshpipe_<budget>_est: the arbiter "
+        "starts with the stages' footprints (as docs/scheduling.md advises)",
+    )  # fmt: skip
     parser.add_argument(
         "--meshpipe-warm", action="store_true", help="runs meshpipe_<budget>_warm: one "
         "unmeasured job through the running system before the measured ones",

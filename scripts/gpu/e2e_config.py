@@ -18,9 +18,13 @@ from typing import Any
 
 GIB = 1 << 30
 MAX_MESSAGE = 256 << 20
-# Simulated footprints (sim mode): the H100 run's lease sizes (model + activations) of
-# Qwen3-VL-2B, v2-mini at the balanced profile and Paint at the high profile.
-SIM_BYTES = {"detector": "5222MiB", "shape": "6246MiB", "texture": "11346MiB"}
+# The stages' own lease estimates (model + activations) at the configured profiles: what
+# each asked for first in the H100 runs (detector 2b high, v2-mini balanced, paint high).
+# Given to the arbiter as `estimates` (docs/scheduling.md), the scheduler knows every
+# footprint before any stage has loaded: it batches or loads ahead from the first job.
+# Sim mode's simulated footprints are the same.
+ESTIMATES = {"detector": "4.5GiB", "shape": "5.5GiB", "texture": "10.48GiB"}
+SIM_BYTES = ESTIMATES
 
 
 @dataclass
@@ -118,13 +122,16 @@ def stage_env(config: BenchConfig, policy: str) -> dict[str, str]:
     return env
 
 
-def orchestrator_env(config: BenchConfig, budget: int) -> dict[str, str]:
-    """The orchestrator and its embedded arbiter: the budget, NVML or the simulated device."""
+def orchestrator_env(config: BenchConfig, budget: int, estimates: bool = False) -> dict[str, str]:
+    """The orchestrator and its embedded arbiter: the budget, NVML or the simulated device;
+    with `estimates`, the arbiter's starting footprints (ESTIMATES)."""
     prefix = "MESHPIPE_ORCHESTRATOR_"
     env = {
         prefix + "MAX_MESSAGE_BYTES": str(MAX_MESSAGE),
         prefix + "ARBITER__BUDGET_BYTES": str(budget),
     }
+    if estimates:
+        env[prefix + "ARBITER__ESTIMATES"] = json.dumps(ESTIMATES)
     if config.mode == "sim":
         env[prefix + "ARBITER__DEVICE_KIND"] = "simulated"
         env[prefix + "ARBITER__SIM_CAPACITY_BYTES"] = str(80 * GIB)

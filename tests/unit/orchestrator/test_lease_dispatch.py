@@ -318,3 +318,71 @@ async def test_stages_on_another_device_are_scheduled_by_that_device_s_ledger() 
     gate.set()
     await asyncio.gather(shape, matting, texture)
     await d.close()
+
+
+class Loads:
+    """A loader (StageAdmin.Load stand-in) that records the stages it was asked for and
+    makes each resident in the fake view, or fails."""
+
+    def __init__(self, view: FakeView, fail: bool = False) -> None:
+        self.view, self.fail = view, fail
+        self.asked: list[str] = []
+
+    async def __call__(self, stage: Stage) -> float:
+        self.asked.append(stage.value)
+        await asyncio.sleep(0.01)
+        if self.fail:
+            raise ResourceExhausted(f"{stage.value} cannot load")
+        return 1.0
+
+
+def with_loader(view: FakeView, loads: Loads) -> LeaseAwareDispatcher:
+    return LeaseAwareDispatcher(
+        {s: 1 for s in Stage}, 10, OrchestratorMetrics(), view, BatchPolicy(),
+        recheck_seconds=0.02, loader=loads,
+    )  # fmt: skip
+
+
+async def detector_job(d: LeaseAwareDispatcher, seconds: float) -> None:
+    """One job's first request (detector: no lease) held for `seconds`."""
+    await d.run(Stage.DETECTOR, "j", functools.partial(asyncio.sleep, seconds))
+
+
+async def test_leased_stages_that_are_not_resident_are_loaded_ahead_while_all_fit() -> None:
+    view = FakeView(budget=16 * GIB)
+    view.resident = "shape"
+    loads = Loads(view)
+    d = with_loader(view, loads)
+    await asyncio.sleep(0.1)
+    assert loads.asked == [], "no jobs in flight: nothing is loaded"
+    await detector_job(d, 0.15)
+    await d.close()
+    assert sorted(loads.asked) == ["matting", "texture"], "each once; shape was resident"
+    samples = {
+        s.labels["stage"]: s.value
+        for m in d._metrics.registry.collect()
+        if m.name == "meshpipe_orchestrator_load_ahead"
+        for s in m.samples
+        if s.name.endswith("_total")
+    }
+    assert samples == {"matting": 1.0, "texture": 1.0}
+
+
+async def test_nothing_is_loaded_ahead_when_the_leases_do_not_all_fit() -> None:
+    view = FakeView(budget=4 * GIB)  # only one model at a time: batches, never load-ahead
+    loads = Loads(view)
+    d = with_loader(view, loads)
+    await detector_job(d, 0.15)
+    await d.close()
+    assert loads.asked == []
+
+
+async def test_a_stage_is_loaded_ahead_once_per_busy_period_even_when_that_fails() -> None:
+    view = FakeView(budget=16 * GIB)  # never shows the loaded stages resident
+    loads = Loads(view, fail=True)
+    d = with_loader(view, loads)
+    await detector_job(d, 0.3)  # ~15 dispatch rounds, one busy period
+    await asyncio.sleep(0.1)  # idle: the next job starts a new busy period
+    await detector_job(d, 0.1)
+    await d.close()
+    assert sorted(loads.asked) == sorted(2 * ["matting", "shape", "texture"])
