@@ -17,7 +17,6 @@ stages that are not resident yet (load-ahead), so that a job's later stages load
 earlier ones run instead of one after another on its critical path.
 """
 
-
 from __future__ import annotations
 
 import asyncio
