@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -109,15 +109,26 @@ def lease_state(
     return LeaseState(snapshot.budget_bytes, snapshot.free_bytes, context_bytes, stages)
 
 
-class ArbiterLeaseView:
-    """The lease state of an arbiter in this process."""
+Reported = Callable[[], Mapping[str, int]]  # the stages' own footprints (StageFootprints)
 
-    def __init__(self, arbiter: Arbiter) -> None:
+
+def _no_reports() -> Mapping[str, int]:
+    return {}
+
+
+class ArbiterLeaseView:
+    """The lease state of an arbiter in this process. `reported`: footprints the stages
+    reported themselves, used where the arbiter has no estimate (its estimates and learned
+    peaks win)."""
+
+    def __init__(self, arbiter: Arbiter, reported: Reported = _no_reports) -> None:
         self._arbiter = arbiter
+        self._reported = reported
 
     def state(self) -> LeaseState:
         config = self._arbiter.config
-        return lease_state(self._arbiter.snapshot(), config.context_bytes, config.estimates)
+        estimates = {**self._reported(), **config.estimates}
+        return lease_state(self._arbiter.snapshot(), config.context_bytes, estimates)
 
 
 def ledger_state(
@@ -170,6 +181,7 @@ class RemoteLeaseView:
         context_bytes: int = 0,
         estimates: Mapping[str, int] | None = None,
         security: SecuritySettings | None = None,
+        reported: Reported = _no_reports,
     ) -> None:
         self.address = address
         self._security = security or SecuritySettings()
@@ -178,6 +190,7 @@ class RemoteLeaseView:
         self._timeout = timeout
         self._context_bytes = context_bytes
         self._estimates = dict(estimates or {})
+        self._reported = reported
         self._state = LeaseState()
         self._channel: grpc.aio.Channel | None = None
         self._task: asyncio.Task[None] | None = None
@@ -221,7 +234,8 @@ class RemoteLeaseView:
                 )
             self._reachable = False
             return False
-        self._state = ledger_state(response, self._context_bytes, self._estimates)
+        estimates = {**self._reported(), **self._estimates}
+        self._state = ledger_state(response, self._context_bytes, estimates)
         self.polls += 1
         self.updated_at = time.monotonic()
         if self._reachable is not True:

@@ -27,6 +27,7 @@ from orchestrator.arbiter.server import create_arbiter_server
 from orchestrator.artifacts import ArtifactStore
 from orchestrator.dispatch import Dispatcher, LeaseAwareDispatcher
 from orchestrator.domain import Stage
+from orchestrator.footprints import StageFootprints
 from orchestrator.jobs import JobManager
 from orchestrator.lease_view import ArbiterLeaseView, LeaseView, NoLeaseView, RemoteLeaseView
 from orchestrator.metrics import OrchestratorMetrics
@@ -54,6 +55,7 @@ class Orchestrator:
     jobs: JobManager
     arbiters: dict[int, Arbiter] = field(default_factory=dict)  # embedded, one per GPU
     remote_views: dict[int, RemoteLeaseView] = field(default_factory=dict)
+    footprints: StageFootprints | None = None  # what the stages report (lease views)
 
     @classmethod
     async def build(
@@ -65,13 +67,15 @@ class Orchestrator:
         store = JobStore(root / STORE_FILE)
         await store.open()
         stages = StageClients(settings, metrics)
+        footprints = StageFootprints(stages.footprint)
+        await footprints.start()
         arbiters = await start_arbiters(settings, metrics)
-        remote = await start_remote_views(settings)
+        remote = await start_remote_views(settings, footprints)
         dispatcher = LeaseAwareDispatcher(
             {s: settings.endpoint(s.value).concurrency for s in Stage},
             settings.stage_queue_limit,
             metrics,
-            lease_views(settings, arbiters, remote),
+            lease_views(settings, arbiters, remote, footprints),
             settings.batch_policy(),
             settings.batch_max_items,
             senders=stages.senders(),
@@ -81,12 +85,14 @@ class Orchestrator:
         pipeline = JobPipeline(dispatcher, settings.limits.max_image_pixels)
         artifacts = ArtifactStore(root, int(settings.disk_reserve_bytes))
         jobs = JobManager(settings, store, artifacts, pipeline, metrics)
-        return cls(settings, metrics, store, stages, dispatcher, jobs, arbiters, remote)
+        return cls(settings, metrics, store, stages, dispatcher, jobs, arbiters, remote, footprints)
 
     async def close(self) -> None:
         """Stop jobs (resumable), workers, channels and the arbiters; close the store."""
         await self.jobs.close()
         await self.dispatcher.close()
+        if self.footprints is not None:
+            await self.footprints.close()
         await self.stages.close()
         for arbiter in self.arbiters.values():
             await arbiter.close()
@@ -99,13 +105,15 @@ def lease_views(
     settings: OrchestratorSettings,
     arbiters: dict[int, Arbiter],
     remote: dict[int, RemoteLeaseView],
+    footprints: StageFootprints | None = None,
 ) -> dict[int, LeaseView]:
     """The lease view of each GPU the stages are on: its embedded arbiter's ledger, else the
     standalone arbiter's as polled, else none (stages overlap)."""
     views: dict[int, LeaseView] = {}
     for device in set(settings.placement().values()):
         if device in arbiters:
-            views[device] = ArbiterLeaseView(arbiters[device])
+            reported = footprints.known if footprints is not None else dict
+            views[device] = ArbiterLeaseView(arbiters[device], reported)
         else:
             views[device] = remote.get(device) or NoLeaseView()
     return views
@@ -127,7 +135,9 @@ async def start_arbiters(
     return arbiters
 
 
-async def start_remote_views(settings: OrchestratorSettings) -> dict[int, RemoteLeaseView]:
+async def start_remote_views(
+    settings: OrchestratorSettings, footprints: StageFootprints | None = None
+) -> dict[int, RemoteLeaseView]:
     """With a standalone arbiter, one view per GPU in use that polls its ledger, started."""
     if not settings.arbiter_address:
         return {}
@@ -142,6 +152,7 @@ async def start_remote_views(settings: OrchestratorSettings) -> dict[int, Remote
             context_bytes=int(arb.context_bytes),
             estimates={k: int(v) for k, v in arb.estimates.items()},
             security=settings.client_security(),
+            reported=footprints.known if footprints is not None else dict,
         )
         await views[device].start()
     return views

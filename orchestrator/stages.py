@@ -187,6 +187,15 @@ class StageClients:
             raise from_rpc_error(err) from None
         return float(r.seconds)
 
+    async def footprint(self, stage: Stage) -> int:
+        """StageAdmin.GetStatus: the device bytes the stage's model takes while resident
+        (0: none), as the stage reports it."""
+        try:
+            r = await self._admin[stage].GetStatus(stage_pb2.GetStatusRequest(), timeout=5.0)
+        except grpc.aio.AioRpcError as err:
+            raise from_rpc_error(err) from None
+        return int(r.footprint_bytes)
+
     async def close(self) -> None:
         """Close every channel (in-flight calls are cancelled)."""
         await asyncio.gather(*(c.close() for c in self._channels.values()))

@@ -80,4 +80,5 @@ class StageAdminServicer(stage_pb2_grpc.StageAdminServicer):
             requests=c.requests,
             device_allocated_bytes=mem.allocated,
             device_reserved_bytes=mem.reserved,
+            footprint_bytes=r.footprint_bytes,
         )

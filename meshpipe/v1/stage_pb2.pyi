@@ -198,7 +198,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("state", "in_flight", "queued", "idle_seconds", "cold_loads", "wakes", "parks", "unloads", "requests", "device_allocated_bytes", "device_reserved_bytes")
+    __slots__ = ("state", "in_flight", "queued", "idle_seconds", "cold_loads", "wakes", "parks", "unloads", "requests", "device_allocated_bytes", "device_reserved_bytes", "footprint_bytes")
     STATE_FIELD_NUMBER: _ClassVar[int]
     IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
     QUEUED_FIELD_NUMBER: _ClassVar[int]
@@ -210,6 +210,7 @@ class GetStatusResponse(_message.Message):
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
     DEVICE_ALLOCATED_BYTES_FIELD_NUMBER: _ClassVar[int]
     DEVICE_RESERVED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    FOOTPRINT_BYTES_FIELD_NUMBER: _ClassVar[int]
     state: _common_pb2.ModelState
     in_flight: int
     queued: int
@@ -221,4 +222,5 @@ class GetStatusResponse(_message.Message):
     requests: int
     device_allocated_bytes: int
     device_reserved_bytes: int
-    def __init__(self, state: _Optional[_Union[_common_pb2.ModelState, str]] = ..., in_flight: _Optional[int] = ..., queued: _Optional[int] = ..., idle_seconds: _Optional[float] = ..., cold_loads: _Optional[int] = ..., wakes: _Optional[int] = ..., parks: _Optional[int] = ..., unloads: _Optional[int] = ..., requests: _Optional[int] = ..., device_allocated_bytes: _Optional[int] = ..., device_reserved_bytes: _Optional[int] = ...) -> None: ...
+    footprint_bytes: int
+    def __init__(self, state: _Optional[_Union[_common_pb2.ModelState, str]] = ..., in_flight: _Optional[int] = ..., queued: _Optional[int] = ..., idle_seconds: _Optional[float] = ..., cold_loads: _Optional[int] = ..., wakes: _Optional[int] = ..., parks: _Optional[int] = ..., unloads: _Optional[int] = ..., requests: _Optional[int] = ..., device_allocated_bytes: _Optional[int] = ..., device_reserved_bytes: _Optional[int] = ..., footprint_bytes: _Optional[int] = ...) -> None: ...

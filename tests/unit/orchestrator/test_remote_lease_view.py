@@ -129,3 +129,17 @@ def test_the_arbiter_flag_sets_arbiter_address(monkeypatch: pytest.MonkeyPatch) 
     assert args.func(args) == 0
     assert seen[0].arbiter_address == "10.0.0.5:50070"
     assert not seen[0].embedded_arbiter()
+
+
+async def test_footprints_the_stages_reported_fill_in_under_the_arbiter_s(served: Served) -> None:
+    _, port, _ = served
+    reported = {"shape": GIB, "texture": 2 * GIB}
+    view = RemoteLeaseView(f"127.0.0.1:{port}", interval=0.05, reported=lambda: reported)
+    await view.start()
+    try:
+        await eventually(lambda: view.polls > 0)
+        state = view.state()
+        assert state.lease_bytes("shape") == 3 * GIB + CTX, "the arbiter's estimate wins"
+        assert state.lease_bytes("texture") == 2 * GIB + CTX, "known only from the stage"
+    finally:
+        await view.close()
