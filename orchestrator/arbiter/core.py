@@ -246,6 +246,7 @@ class LeaseCore:
         soft: list[float] = []
         if self._queue:  # the order or the set of reclaimable holders changes at these times
             soft += [w.enqueued_at + self.config.aging_seconds for w in self._queue]
+            soft += [w.enqueued_at + self.config.reclaim_timeout_seconds for w in self._queue]
             soft += [
                 h.granted_at + self.config.min_residency_seconds
                 for h in self._holders.values()
@@ -367,7 +368,8 @@ class LeaseCore:
                 events.append(self._grant(head, now))
             else:
                 shortfall = need - self.free
-                events += self._reclaim(shortfall, now, exclude=head.holder_id)
+                waited = now - head.enqueued_at
+                events += self._reclaim(shortfall, now, exclude=head.holder_id, waited=waited)
                 break
         return events
 
@@ -384,18 +386,34 @@ class LeaseCore:
             w.holder_id, w.stage, w.model_bytes, context, w.requested_bytes, now - w.enqueued_at
         )
 
-    def _reclaim(self, shortfall: int, now: float, exclude: str | None) -> list[Event]:
+    def _reclaim(
+        self, shortfall: int, now: float, exclude: str | None, waited: float = 0.0
+    ) -> list[Event]:
         """Ask LRU idle holders for `shortfall` bytes, counting reclaims already asked for.
-        Models are parked first; only when that cannot cover the shortfall are holders
-        that can leave the device asked to give their contexts back too. Nobody is asked
-        when even all of that together could not cover it."""
+        Models are parked first. When parking the idle ones cannot cover the shortfall but
+        parking the busy (or too recently granted) ones too would, the request waits for
+        them, up to `reclaim_timeout_seconds` of its wait: a context given back costs the
+        holder a cold load later (tens of seconds for a GPU model), a wait for a running
+        request usually less. Only then are holders that can leave the device asked to
+        give their contexts back too. Nobody is asked when even all of that together could
+        not cover it."""
         shortfall -= sum(
             h.reclaimable(h.reclaim_context) for h in self._holders.values() if h.reclaim_deadline
         )
         if shortfall <= 0:
             return []
         models = self._reclaim_candidates(now, exclude, contexts=False)
-        with_context = sum(h.model_bytes for h in models) < shortfall
+        idle = sum(h.model_bytes for h in models)
+        with_context = idle < shortfall
+        if with_context and waited < self.config.reclaim_timeout_seconds:
+            later = sum(
+                h.model_bytes
+                for h in self._holders.values()
+                if h.model_bytes and h.reclaim_deadline is None and h.holder_id != exclude
+                and h not in models
+            )  # fmt: skip
+            if idle + later >= shortfall:
+                return []  # the next heartbeat or residency deadline looks again
         victims = self._reclaim_candidates(now, exclude, contexts=True) if with_context else models
         if sum(h.reclaimable(with_context and h.can_release_context) for h in victims) < shortfall:
             return []

@@ -219,3 +219,42 @@ def test_parked_contexts_are_reclaimed_only_from_holders_that_can_leave() -> Non
         ("Granted", "shape"),
     ]
     assert core.granted == 5 * GIB + 2 * CTX
+
+
+def test_a_busy_holder_is_waited_for_before_an_idle_one_must_give_its_context_back() -> None:
+    """Texture (parked, context charged) needs 4 GiB; parking the idle shape (3 GiB) is not
+    enough, parking the busy detector too would be: texture waits for the detector rather
+    than making shape leave the device (a cold load later), up to the reclaim timeout."""
+    core = make_core(8.25)  # 0.5 GiB contexts, reclaim timeout 3 s, minimum residency 1 s
+    for h, stage in (("shape", "shape"), ("det", "detector"), ("tex", "texture")):
+        core.open(h, stage, 0, can_release_context=True)
+    core.acquire("tex", GIB, 0, 0, 0)
+    core.release("tex", 0.5)  # parked: its context stays charged
+    core.acquire("shape", 3 * GIB, 0, 0, 1)
+    core.acquire("det", 3 * GIB, 0, 0, 1)
+    core.heartbeat("shape", 2.5, idle_seconds=1.0)
+    core.heartbeat("det", 2.5, busy=True)
+    assert kinds(core.acquire("tex", 4 * GIB, 0, 0, 3)) == [("Queued", "tex")], "no reclaim yet"
+    events = core.heartbeat("det", 3.5, idle_seconds=0.1)  # the detector's request ended
+    reclaims = [e for e in events if isinstance(e, Reclaim)]
+    assert [r.holder_id for r in reclaims] == ["shape", "det"]
+    assert not any(r.release_context for r in reclaims), "parks are enough: no context back"
+
+
+def test_a_context_is_asked_for_once_the_wait_for_a_busy_holder_passed_the_timeout() -> None:
+    core = make_core(8.25)
+    for h, stage in (("shape", "shape"), ("det", "detector"), ("tex", "texture")):
+        core.open(h, stage, 0, can_release_context=True)
+    core.acquire("tex", GIB, 0, 0, 0)
+    core.release("tex", 0.5)
+    core.acquire("shape", 3 * GIB, 0, 0, 1)
+    core.acquire("det", 3 * GIB, 0, 0, 1)
+    core.heartbeat("shape", 2.5, idle_seconds=1.0)
+    core.heartbeat("det", 2.5, busy=True)
+    core.acquire("tex", 4 * GIB, 0, 0, 3)
+    assert core.next_deadline(3.1) == pytest.approx(6.0), "woken at the reclaim timeout"
+    core.heartbeat("det", 5.9, busy=True)
+    core.heartbeat("shape", 5.9, idle_seconds=4.4)
+    events = core.advance(6.0)  # waited 3 s: the detector is still busy
+    [reclaim] = [e for e in events if isinstance(e, Reclaim)]
+    assert reclaim.holder_id == "shape" and reclaim.release_context
