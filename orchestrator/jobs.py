@@ -140,10 +140,13 @@ class JobManager:
         request.options = apply_quality(request.options, request.options.quality)
         validate_request(request, limits)
         await asyncio.to_thread(self._check_disk)
-        if len(self._jobs) + self._admitting >= self._settings.max_queued_jobs:
+        # A finishing job (its done event is out or about to be) no longer takes a place: a
+        # client that resubmits on `done` must not be refused for its own finished job.
+        unfinished = sum(1 for j in self._jobs.values() if not j.finishing)
+        if unfinished + self._admitting >= self._settings.max_queued_jobs:
             hint, retry_after = self._retry_hint()
             raise ResourceExhausted(
-                f"the queue is full: {len(self._jobs)} unfinished jobs, the limit is "
+                f"the queue is full: {unfinished} unfinished jobs, the limit is "
                 f"{self._settings.max_queued_jobs} (max_queued_jobs); {hint}",
                 retry_after=retry_after,
             )

@@ -55,3 +55,21 @@ async def test_full_queue_is_refused_with_a_retry_hint(
         assert "the queue is full: 1 unfinished jobs, the limit is 1" in details
         assert "retry in about" in details
         first.cancel()
+
+
+async def test_a_job_resubmitted_on_done_is_not_refused_for_the_finished_one(
+    tmp_path: Path, stage_address: str, behaviour: Behaviour, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After its done event a job still cleans up (memory given back); meanwhile it must not
+    count against max_queued_jobs."""
+    import time
+
+    import orchestrator.jobs
+
+    monkeypatch.setattr(orchestrator.jobs, "release_after", lambda _pixels: time.sleep(1.0))
+    image, behaviour.boxes = scene_png(n=1)
+    settings = make_settings(tmp_path, stage_address, max_queued_jobs=1)
+    async with running_orchestrator(settings, behaviour) as h:
+        for _ in range(2):
+            events = await h.run_job(image)  # the second arrives while the first cleans up
+            assert events[-1].done.summary.state == pb.JOB_STATE_SUCCEEDED
