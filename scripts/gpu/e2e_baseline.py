@@ -14,7 +14,6 @@ load / run / unload with its stage, job, start, end and, on CUDA, the torch peak
 from __future__ import annotations
 
 import argparse
-import gc
 import io
 import json
 import sys
@@ -107,15 +106,11 @@ def _loaded(backend: Any) -> Any:
 
 
 def _drop(backend: Any) -> None:
+    from meshpipe.torchdevice import release_cached
+
     backend.unload()
     del backend
-    gc.collect()
-    try:
-        import torch
-    except ImportError:
-        return
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
+    release_cached()  # gc.collect() + torch.cuda.empty_cache(), as the tool does
 
 
 def _detect(backend: Any, image: Image.Image, notices: list[str]) -> list[Any]:

@@ -17,6 +17,7 @@ from meshpipe.v1 import orchestrator_pb2 as pb
 from meshpipe.v1 import stage_pb2, stage_pb2_grpc
 from tests.integration.scenes import three_object_scene
 from tests.support.metrics import scrape, value
+from tests.support.simulated import simulated_env
 
 pytestmark = pytest.mark.slow
 GIB = 1 << 30
@@ -26,15 +27,8 @@ FOOTPRINTS = {"matting": 2 * GIB, "shape": 3 * GIB, "texture": 3 * GIB}
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
     root = tmp_path_factory.mktemp("ahead")
-    env = {
-        "MESHPIPE_MATTING_REFINE_FOREGROUND": "false",
-        "MESHPIPE_ORCHESTRATOR_ARBITER__DEVICE_KIND": "simulated",
-        "MESHPIPE_ORCHESTRATOR_ARBITER__SIM_CAPACITY_BYTES": "20GiB",
-        "MESHPIPE_ORCHESTRATOR_ARBITER__BUDGET_BYTES": str(16 * GIB),
-    }
-    for stage, nbytes in FOOTPRINTS.items():
-        env[f"MESHPIPE_{stage.upper()}_SIM_DEVICE_BYTES"] = str(nbytes)
-        env[f"MESHPIPE_{stage.upper()}_SIM_LOAD_SECONDS"] = "1.0"
+    sizes = {stage: str(nbytes) for stage, nbytes in FOOTPRINTS.items()}
+    env = simulated_env(16 * GIB, sizes, "20GiB", dict.fromkeys(FOOTPRINTS, "1.0"))
     with LocalSystem(root / "run", root / "out", env=env, grace=5) as s:
         yield s
 

@@ -6,7 +6,6 @@ call). The orchestrator's /metrics (its own and the arbiter's) is sampled throug
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -22,6 +21,7 @@ from meshpipe.launcher.local import LocalSystem
 from meshpipe.v1 import orchestrator_pb2 as pb
 from tests.integration.scenes import three_object_scene
 from tests.support.metrics import Sampler, scrape, value
+from tests.support.simulated import arbiter_driven, simulated_env
 
 pytestmark = pytest.mark.slow
 GIB = 1 << 30
@@ -33,24 +33,11 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 def system_env() -> dict[str, str]:
     env = {
-        "MESHPIPE_MATTING_REFINE_FOREGROUND": "false",
-        "MESHPIPE_ORCHESTRATOR_ARBITER__DEVICE_KIND": "simulated",
-        "MESHPIPE_ORCHESTRATOR_ARBITER__SIM_CAPACITY_BYTES": "8GiB",
-        "MESHPIPE_ORCHESTRATOR_ARBITER__BUDGET_BYTES": str(BUDGET),
-        "MESHPIPE_ORCHESTRATOR_ARBITER__SAFETY_MARGIN_BYTES": "0",
-        "MESHPIPE_ORCHESTRATOR_ARBITER__TTL_SECONDS": str(TTL),
-        "MESHPIPE_ORCHESTRATOR_ARBITER__MIN_RESIDENCY_SECONDS": "0.3",
+        **simulated_env(BUDGET, FOOTPRINTS, load_seconds={"shape": "0.5"}),
+        **arbiter_driven(FOOTPRINTS, ttl_seconds=TTL),  # the estimates: batch at once
         "MESHPIPE_ORCHESTRATOR_ARBITER__TRUTH_INTERVAL_SECONDS": "0.2",
-        "MESHPIPE_ORCHESTRATOR_ARBITER__ESTIMATES": json.dumps(FOOTPRINTS),  # batch at once
         "MESHPIPE_ORCHESTRATOR_BATCH_AGE_BOUND_SECONDS": "30",
     }
-    for stage, nbytes in FOOTPRINTS.items():
-        prefix = f"MESHPIPE_{stage.upper()}_"
-        env[prefix + "SIM_DEVICE_BYTES"] = nbytes
-        env[prefix + "SIM_LOAD_SECONDS"] = "0.5" if stage == "shape" else "0.1"
-        env[prefix + "LEASE_HEARTBEAT_SECONDS"] = "0.2"
-        env[prefix + "PARK_AFTER"] = "0"  # park only when the arbiter asks
-        env[prefix + "UNLOAD_AFTER"] = "0"
     return env
 
 

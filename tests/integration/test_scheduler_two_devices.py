@@ -18,6 +18,7 @@ from meshpipe.launcher.local import LocalSystem
 from meshpipe.v1 import orchestrator_pb2 as pb
 from tests.integration.scenes import three_object_scene
 from tests.support.metrics import Sampler, scrape, value
+from tests.support.simulated import arbiter_driven, simulated_env
 
 pytestmark = pytest.mark.slow
 GIB = 1 << 30
@@ -27,24 +28,9 @@ DEVICE = {"matting": 0, "shape": 0, "texture": 1}
 
 
 def system_env() -> dict[str, str]:
-    env = {
-        "MESHPIPE_MATTING_REFINE_FOREGROUND": "false",
-        "MESHPIPE_ORCHESTRATOR_ARBITER__DEVICE_KIND": "simulated",
-        "MESHPIPE_ORCHESTRATOR_ARBITER__SIM_CAPACITY_BYTES": "8GiB",
-        "MESHPIPE_ORCHESTRATOR_ARBITER__BUDGET_BYTES": str(BUDGET),
-        "MESHPIPE_ORCHESTRATOR_ARBITER__SAFETY_MARGIN_BYTES": "0",
-        "MESHPIPE_ORCHESTRATOR_ARBITER__TTL_SECONDS": "2",
-        "MESHPIPE_ORCHESTRATOR_ARBITER__MIN_RESIDENCY_SECONDS": "0.3",
-        "MESHPIPE_ORCHESTRATOR_ARBITER__ESTIMATES": json.dumps(FOOTPRINTS),
-    }
-    for stage, nbytes in FOOTPRINTS.items():
-        prefix = f"MESHPIPE_{stage.upper()}_"
-        env[prefix + "SIM_DEVICE_BYTES"] = nbytes
-        env[prefix + "SIM_LOAD_SECONDS"] = "0.1"
-        env[prefix + "LEASE_HEARTBEAT_SECONDS"] = "0.2"
-        env[prefix + "PARK_AFTER"] = "0"  # park only when the arbiter asks
-        env[prefix + "UNLOAD_AFTER"] = "0"
-        env[prefix + "DEVICE_INDEX"] = str(DEVICE[stage])  # the stage's ledger
+    env = {**simulated_env(BUDGET, FOOTPRINTS), **arbiter_driven(FOOTPRINTS)}
+    for stage in FOOTPRINTS:
+        env[f"MESHPIPE_{stage.upper()}_DEVICE_INDEX"] = str(DEVICE[stage])  # the stage's ledger
         env[f"MESHPIPE_ORCHESTRATOR_{stage.upper()}__DEVICE_INDEX"] = str(DEVICE[stage])
     return env
 

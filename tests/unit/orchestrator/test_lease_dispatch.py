@@ -336,9 +336,11 @@ class Loads:
         return 1.0
 
 
-def with_loader(view: FakeView, loads: Loads) -> LeaseAwareDispatcher:
+def with_loader(
+    view: FakeView, loads: Loads, metrics: OrchestratorMetrics | None = None
+) -> LeaseAwareDispatcher:
     return LeaseAwareDispatcher(
-        {s: 1 for s in Stage}, 10, OrchestratorMetrics(), view, BatchPolicy(),
+        {s: 1 for s in Stage}, 10, metrics or OrchestratorMetrics(), view, BatchPolicy(),
         recheck_seconds=0.02, loader=loads,
     )  # fmt: skip
 
@@ -352,7 +354,8 @@ async def test_leased_stages_that_are_not_resident_are_loaded_ahead_while_all_fi
     view = FakeView(budget=16 * GIB)
     view.resident = "shape"
     loads = Loads(view)
-    d = with_loader(view, loads)
+    metrics = OrchestratorMetrics()
+    d = with_loader(view, loads, metrics)
     await asyncio.sleep(0.1)
     assert loads.asked == [], "no jobs in flight: nothing is loaded"
     await detector_job(d, 0.15)
@@ -360,7 +363,7 @@ async def test_leased_stages_that_are_not_resident_are_loaded_ahead_while_all_fi
     assert sorted(loads.asked) == ["matting", "texture"], "each once; shape was resident"
     samples = {
         s.labels["stage"]: s.value
-        for m in d._metrics.registry.collect()
+        for m in metrics.registry.collect()
         if m.name == "meshpipe_orchestrator_load_ahead"
         for s in m.samples
         if s.name.endswith("_total")
